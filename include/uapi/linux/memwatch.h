@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) */
+/*
+ * memwatch: anonymous-memory tracking of chosen processes, over generic
+ * netlink.
+ *
+ * Family MEMWATCH_GENL_NAME, version MEMWATCH_GENL_VERSION. Every message
+ * carries attributes only (no family header). Requests are validated
+ * strictly: an attribute a command does not take, a wrong type or length, or
+ * a flag bit that is not defined is refused. Every refused request gets an
+ * errno and an extended-ack message that names the problem; an errno has one
+ * meaning across all commands:
+ *
+ *    EPERM       the caller has neither CAP_SYS_ADMIN nor CAP_PERFMON, or it
+ *                may not read the target's memory map (the rule below)
+ *    EINVAL      a required attribute is missing or malformed
+ *    EOPNOTSUPP  a flags attribute has a bit this module does not know
+ *    ESRCH       no process has that pid in the caller's pid namespace
+ *    ENOENT      the pid is not watched
+ *    EEXIST      the pid is watched already
+ *    ENOSPC      a limit (module parameter) would be exceeded
+ *    ENOMEM      the kernel is out of memory
+ *
+ * Permission: every command needs CAP_SYS_ADMIN or CAP_PERFMON. Commands that
+ * name a process also need the access /proc/PID/smaps needs: the caller has
+ * CAP_SYS_PTRACE over the target's user namespace, or the caller's fsuid and
+ * fsgid match the target's real, effective and saved ids and the target is
+ * dumpable. Pids are resolved in the caller's pid namespace and reported in
+ * it. The family exists in every network namespace.
+ *
+ * Sizes are bytes, times are nanoseconds, addresses are user virtual
+ * addresses. u64 attributes are padded with the set's _PAD attribute.
+ *
+ * Words (the README defines them in full): a region is one anonymous mapping
+ * the process created (mmap, the brk heap, the main stack, mremap), kept whole
+ * across VMA splits and merges; reserved bytes are mapped now, committed bytes
+ * are mapped with some access (not PROT_NONE), touched bytes are backed by
+ * resident pages now (as smaps Rss), faulted bytes are new anonymous pages
+ * that page faults mapped since the watch started.
+ *
+ * MEMWATCH_CMD_GET_STATUS (do)
+ * ----------------------------
+ *
+ * Takes no attributes. Replies with:
+ *
+ *    MEMWATCH_A_STATUS_VERSION: NLA_U32, MEMWATCH_GENL_VERSION
+ *    MEMWATCH_A_STATUS_MODULE_VERSION: NLA_NUL_STRING, e.g. "0.1.0"
+ *    MEMWATCH_A_STATUS_KERNEL: NLA_NUL_STRING, the running kernel's release
+ *    MEMWATCH_A_STATUS_WATCHES: NLA_U32, watches now (live and exited)
+ *    MEMWATCH_A_STATUS_MAX_WATCHES: NLA_U32, module parameter max_watches
+ *    MEMWATCH_A_STATUS_MAX_REGIONS: NLA_U32, module parameter max_regions
+ *    MEMWATCH_A_STATUS_MEM_BYTES: NLA_U64, memory the module holds for
+ *                                 watches, regions and attribution
+ *    MEMWATCH_A_STATUS_REGIONS: NLA_U64, regions held over all watches
+ *    MEMWATCH_A_STATUS_PROBE: NLA_NESTED, repeated, one per probe:
+ *        MEMWATCH_A_PROBE_SYMBOL: NLA_NUL_STRING, kernel function or
+ *                                 tracepoint
+ *        MEMWATCH_A_PROBE_ATTACHED: NLA_U32, 1 if attached, else 0
+ *        MEMWATCH_A_PROBE_ERROR: NLA_U32, errno of a failed attach, else 0
+ *        MEMWATCH_A_PROBE_HITS: NLA_U64, times the handler ran
+ *        MEMWATCH_A_PROBE_MISSED: NLA_U64, hits the kernel dropped
+ *                                 (kprobe nmissed)
+ *
+ * MEMWATCH_CMD_WATCH (do)
+ * -----------------------
+ *
+ * Starts watching a process: every thread, now and later. Its existing
+ * anonymous mappings become regions of kind MEMWATCH_REGION_KIND_PREEXISTING
+ * (the heap and the main stack get their own kinds). Takes:
+ *
+ *    MEMWATCH_A_WATCH_PID: NLA_U32, required
+ *    MEMWATCH_A_WATCH_FLAGS: NLA_U32, optional, MEMWATCH_WATCH_F_*
+ *
+ * Replies with the watch as MEMWATCH_CMD_GET_WATCHES describes it.
+ * EEXIST if it is watched (unless MEMWATCH_WATCH_F_EXISTING_OK), ENOSPC past
+ * max_watches, EINVAL for a process without an address space.
+ *
+ * MEMWATCH_CMD_UNWATCH (do)
+ * -------------------------
+ *
+ * Stops watching a process, or discards an exited watch's final data. Takes
+ * MEMWATCH_A_WATCH_PID: NLA_U32, required. ENOENT if it is not watched.
+ *
+ * MEMWATCH_CMD_GET_WATCHES (dump)
+ * -------------------------------
+ *
+ * One message per watch; optional MEMWATCH_A_WATCH_PID: NLA_U32 selects one.
+ * Each message:
+ *
+ *    MEMWATCH_A_WATCH_PID: NLA_U32, in the caller's pid namespace (0 once
+ *                          the process has exited and its pid is gone)
+ *    MEMWATCH_A_WATCH_COMM: NLA_NUL_STRING, the process name
+ *    MEMWATCH_A_WATCH_STATE: NLA_U32, enum memwatch_watch_state
+ *    MEMWATCH_A_WATCH_FLAGS: NLA_U32, MEMWATCH_WATCH_F_* given at WATCH
+ *    MEMWATCH_A_WATCH_NS: NLA_U64, time since the watch started (frozen
+ *                         at exit)
+ *    MEMWATCH_A_WATCH_REGIONS: NLA_U32
+ *    MEMWATCH_A_WATCH_RESERVED: NLA_U64
+ *    MEMWATCH_A_WATCH_COMMITTED: NLA_U64
+ *    MEMWATCH_A_WATCH_TOUCHED: NLA_U64
+ *    MEMWATCH_A_WATCH_PEAK_TOUCHED: NLA_U64, the largest total touched
+ *                                   bytes seen since the watch started
+ *    MEMWATCH_A_WATCH_FAULTED: NLA_U64
+ *    MEMWATCH_A_WATCH_EXECS: NLA_U32, execs seen while watched
+ *    MEMWATCH_A_WATCH_DROPPED_REGIONS: NLA_U64, mappings not tracked because
+ *                                      max_regions was reached or memory
+ *                                      was short; non-zero means the totals
+ *                                      miss them
+ *    MEMWATCH_A_WATCH_DROPPED_EVENTS: NLA_U64, events not delivered
+ *
+ * MEMWATCH_CMD_GET_REGIONS (dump)
+ * -------------------------------
+ *
+ * The regions of one watch, lowest address first. Takes
+ * MEMWATCH_A_REGION_PID: NLA_U32, required. One message per region:
+ *
+ *    MEMWATCH_A_REGION_ID: NLA_U64, unique within the watch
+ *    MEMWATCH_A_REGION_START: NLA_U64, lowest address
+ *    MEMWATCH_A_REGION_END: NLA_U64, end of the highest extent
+ *    MEMWATCH_A_REGION_KIND: NLA_U32, enum memwatch_region_kind
+ *    MEMWATCH_A_REGION_FLAGS: NLA_U32, MEMWATCH_REGION_F_*
+ *    MEMWATCH_A_REGION_RESERVED: NLA_U64
+ *    MEMWATCH_A_REGION_COMMITTED: NLA_U64
+ *    MEMWATCH_A_REGION_TOUCHED: NLA_U64
+ *    MEMWATCH_A_REGION_PEAK_TOUCHED: NLA_U64
+ *    MEMWATCH_A_REGION_FAULTED: NLA_U64
+ *    MEMWATCH_A_REGION_CREATED_NS: NLA_U64, since the watch started (0 for
+ *                                  preexisting regions)
+ *    MEMWATCH_A_REGION_CREATOR_TID: NLA_U32, 0 if unknown
+ *    MEMWATCH_A_REGION_CREATOR_COMM: NLA_NUL_STRING, "" if unknown
+ *    MEMWATCH_A_REGION_OTHER_FAULTED: NLA_U64, faulted bytes of threads
+ *                                     beyond max_threads_per_region
+ *    MEMWATCH_A_REGION_THREAD: NLA_NESTED, repeated, most faulted first:
+ *        MEMWATCH_A_THREAD_TID: NLA_U32
+ *        MEMWATCH_A_THREAD_COMM: NLA_NUL_STRING, name at its first fault
+ *        MEMWATCH_A_THREAD_FAULTED: NLA_U64
+ *
+ * While the process lives, reserved, committed and touched bytes are read
+ * from its page tables and VMAs when the dump starts, so at rest they equal
+ * what /proc/PID/smaps shows. After it exits they are its last figures.
+ *
+ * MEMWATCH_CMD_EVENT (notification, multicast group "events")
+ * ---------------------------------------------------------
+ *
+ *    MEMWATCH_A_EVENT_TYPE: NLA_U32, enum memwatch_event_type
+ *    MEMWATCH_A_EVENT_PID: NLA_U32
+ *    MEMWATCH_A_EVENT_TID: NLA_U32, the thread that caused it, 0 if none
+ *    MEMWATCH_A_EVENT_COMM: NLA_NUL_STRING, that thread's name
+ *    MEMWATCH_A_EVENT_NS: NLA_U64, since the watch started
+ *    MEMWATCH_A_EVENT_REGION_ID, _START, _END: NLA_U64, region events only
+ *    MEMWATCH_A_EVENT_REGION_KIND, _FLAGS: NLA_U32, region events only
+ *
+ * Events are generated in the kernel's memory paths and sent from a worker
+ * shortly after; when they come faster than they can be sent, the oldest
+ * are dropped and MEMWATCH_A_WATCH_DROPPED_EVENTS counts them.
+ */
+
+#ifndef _UAPI_LINUX_MEMWATCH_H
+#define _UAPI_LINUX_MEMWATCH_H
+
+#include <linux/types.h>
+
+#define MEMWATCH_GENL_NAME "memwatch"
+#define MEMWATCH_GENL_VERSION 1
+#define MEMWATCH_MCGRP_EVENTS "events"
+
+enum memwatch_cmd {
+	MEMWATCH_CMD_GET_STATUS = 1,
+	MEMWATCH_CMD_WATCH,
+	MEMWATCH_CMD_UNWATCH,
+	MEMWATCH_CMD_GET_WATCHES,
+	MEMWATCH_CMD_GET_REGIONS,
+	MEMWATCH_CMD_EVENT,
+
+	__MEMWATCH_CMD_MAX,
+	MEMWATCH_CMD_MAX = (__MEMWATCH_CMD_MAX - 1)
+};
+
+enum memwatch_watch_flag {
+	MEMWATCH_WATCH_F_EXISTING_OK = 1U << 0,
+	__MEMWATCH_WATCH_F_ALL = MEMWATCH_WATCH_F_EXISTING_OK
+};
+
+enum memwatch_watch_state {
+	MEMWATCH_WATCH_STATE_LIVE = 1,
+	MEMWATCH_WATCH_STATE_EXITED,
+};
+
+enum memwatch_region_kind {
+	MEMWATCH_REGION_KIND_MMAP = 1,
+	MEMWATCH_REGION_KIND_HEAP,
+	MEMWATCH_REGION_KIND_STACK,
+	MEMWATCH_REGION_KIND_MREMAP,
+	MEMWATCH_REGION_KIND_PREEXISTING,
+};
+
+enum memwatch_region_flag {
+	MEMWATCH_REGION_F_PRIVATE = 1U << 0,
+	MEMWATCH_REGION_F_SHARED = 1U << 1,
+	MEMWATCH_REGION_F_NORESERVE = 1U << 2,
+	MEMWATCH_REGION_F_STACK = 1U << 3,
+	MEMWATCH_REGION_F_FIXED = 1U << 4,
+	MEMWATCH_REGION_F_HUGETLB = 1U << 5,
+	/* an event for this region was lost: its figures may be short */
+	MEMWATCH_REGION_F_INCOMPLETE = 1U << 6,
+};
+
+enum memwatch_event_type {
+	MEMWATCH_EVENT_REGION_NEW = 1,
+	MEMWATCH_EVENT_REGION_GONE,
+	MEMWATCH_EVENT_EXEC,
+	MEMWATCH_EVENT_EXIT,
+};
+
+enum memwatch_status_attr {
+	MEMWATCH_A_STATUS_VERSION = 1,
+	MEMWATCH_A_STATUS_MODULE_VERSION,
+	MEMWATCH_A_STATUS_KERNEL,
+	MEMWATCH_A_STATUS_WATCHES,
+	MEMWATCH_A_STATUS_MAX_WATCHES,
+	MEMWATCH_A_STATUS_MAX_REGIONS,
+	MEMWATCH_A_STATUS_MEM_BYTES,
+	MEMWATCH_A_STATUS_REGIONS,
+	MEMWATCH_A_STATUS_PROBE,
+	MEMWATCH_A_STATUS_PAD,
+
+	__MEMWATCH_A_STATUS_MAX,
+	MEMWATCH_A_STATUS_MAX = (__MEMWATCH_A_STATUS_MAX - 1)
+};
+
+enum memwatch_probe_attr {
+	MEMWATCH_A_PROBE_SYMBOL = 1,
+	MEMWATCH_A_PROBE_ATTACHED,
+	MEMWATCH_A_PROBE_ERROR,
+	MEMWATCH_A_PROBE_HITS,
+	MEMWATCH_A_PROBE_MISSED,
+	MEMWATCH_A_PROBE_PAD,
+
+	__MEMWATCH_A_PROBE_MAX,
+	MEMWATCH_A_PROBE_MAX = (__MEMWATCH_A_PROBE_MAX - 1)
+};
+
+enum memwatch_watch_attr {
+	MEMWATCH_A_WATCH_PID = 1,
+	MEMWATCH_A_WATCH_FLAGS,
+	MEMWATCH_A_WATCH_COMM,
+	MEMWATCH_A_WATCH_STATE,
+	MEMWATCH_A_WATCH_NS,
+	MEMWATCH_A_WATCH_REGIONS,
+	MEMWATCH_A_WATCH_RESERVED,
+	MEMWATCH_A_WATCH_COMMITTED,
+	MEMWATCH_A_WATCH_TOUCHED,
+	MEMWATCH_A_WATCH_PEAK_TOUCHED,
+	MEMWATCH_A_WATCH_FAULTED,
+	MEMWATCH_A_WATCH_EXECS,
+	MEMWATCH_A_WATCH_DROPPED_REGIONS,
+	MEMWATCH_A_WATCH_DROPPED_EVENTS,
+	MEMWATCH_A_WATCH_PAD,
+
+	__MEMWATCH_A_WATCH_MAX,
+	MEMWATCH_A_WATCH_MAX = (__MEMWATCH_A_WATCH_MAX - 1)
+};
+
+enum memwatch_region_attr {
+	MEMWATCH_A_REGION_PID = 1,
+	MEMWATCH_A_REGION_ID,
+	MEMWATCH_A_REGION_START,
+	MEMWATCH_A_REGION_END,
+	MEMWATCH_A_REGION_KIND,
+	MEMWATCH_A_REGION_FLAGS,
+	MEMWATCH_A_REGION_RESERVED,
+	MEMWATCH_A_REGION_COMMITTED,
+	MEMWATCH_A_REGION_TOUCHED,
+	MEMWATCH_A_REGION_PEAK_TOUCHED,
+	MEMWATCH_A_REGION_FAULTED,
+	MEMWATCH_A_REGION_CREATED_NS,
+	MEMWATCH_A_REGION_CREATOR_TID,
+	MEMWATCH_A_REGION_CREATOR_COMM,
+	MEMWATCH_A_REGION_OTHER_FAULTED,
+	MEMWATCH_A_REGION_THREAD,
+	MEMWATCH_A_REGION_PAD,
+
+	__MEMWATCH_A_REGION_MAX,
+	MEMWATCH_A_REGION_MAX = (__MEMWATCH_A_REGION_MAX - 1)
+};
+
+enum memwatch_thread_attr {
+	MEMWATCH_A_THREAD_TID = 1,
+	MEMWATCH_A_THREAD_COMM,
+	MEMWATCH_A_THREAD_FAULTED,
+	MEMWATCH_A_THREAD_PAD,
+
+	__MEMWATCH_A_THREAD_MAX,
+	MEMWATCH_A_THREAD_MAX = (__MEMWATCH_A_THREAD_MAX - 1)
+};
+
+enum memwatch_event_attr {
+	MEMWATCH_A_EVENT_TYPE = 1,
+	MEMWATCH_A_EVENT_PID,
+	MEMWATCH_A_EVENT_TID,
+	MEMWATCH_A_EVENT_COMM,
+	MEMWATCH_A_EVENT_NS,
+	MEMWATCH_A_EVENT_REGION_ID,
+	MEMWATCH_A_EVENT_REGION_START,
+	MEMWATCH_A_EVENT_REGION_END,
+	MEMWATCH_A_EVENT_REGION_KIND,
+	MEMWATCH_A_EVENT_REGION_FLAGS,
+	MEMWATCH_A_EVENT_PAD,
+
+	__MEMWATCH_A_EVENT_MAX,
+	MEMWATCH_A_EVENT_MAX = (__MEMWATCH_A_EVENT_MAX - 1)
+};
+
+#endif /* _UAPI_LINUX_MEMWATCH_H */
