@@ -1,0 +1,667 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The generic netlink family: policies, operations and the event group.
+ * No tracking logic lives here; see track.c.
+ */
+
+#include <linux/capability.h>
+#include <linux/kprobes.h>
+#include <linux/pid_namespace.h>
+#include <linux/sched/task.h>
+#include <linux/utsname.h>
+#include <linux/workqueue.h>
+#include <net/genetlink.h>
+#include <uapi/linux/memwatch.h>
+
+#include "netlink.h"
+#include "probes.h"
+#include "track.h"
+
+#define MEMWATCH_MODULE_VERSION "0.1.0"
+
+static struct genl_family mw_family;
+
+enum { MW_MCGRP_EVENTS };
+
+static const struct genl_multicast_group mw_mcgrps[] = {
+	[MW_MCGRP_EVENTS] = { .name = MEMWATCH_MCGRP_EVENTS,
+#ifdef GENL_MCAST_CAP_SYS_ADMIN
+			      .flags = GENL_MCAST_CAP_SYS_ADMIN,
+#endif
+	},
+};
+
+static const struct nla_policy watch_policy[MEMWATCH_A_WATCH_MAX + 1] = {
+	[MEMWATCH_A_WATCH_PID] = NLA_POLICY_MIN(NLA_U32, 1),
+	[MEMWATCH_A_WATCH_FLAGS] = { .type = NLA_U32 },
+};
+
+static const struct nla_policy unwatch_policy[MEMWATCH_A_WATCH_MAX + 1] = {
+	[MEMWATCH_A_WATCH_PID] = NLA_POLICY_MIN(NLA_U32, 1),
+};
+
+static const struct nla_policy regions_policy[MEMWATCH_A_REGION_MAX + 1] = {
+	[MEMWATCH_A_REGION_PID] = NLA_POLICY_MIN(NLA_U32, 1),
+};
+
+/*
+ * Every command reads process memory layouts: CAP_SYS_ADMIN or CAP_PERFMON,
+ * checked against the socket's opener and the sender (netlink_capable), on
+ * top of the per-process check.
+ */
+static int check_perm(const struct sk_buff *skb, struct netlink_ext_ack *extack)
+{
+	if (netlink_capable(skb, CAP_SYS_ADMIN) ||
+	    netlink_capable(skb, CAP_PERFMON))
+		return 0;
+	NL_SET_ERR_MSG(extack, "memwatch needs CAP_SYS_ADMIN or CAP_PERFMON");
+	return -EPERM;
+}
+
+static struct pid_namespace *caller_ns(void)
+{
+	return task_active_pid_ns(current);
+}
+
+/* ---- GET_STATUS --------------------------------------------------------- */
+
+static int put_probe(struct sk_buff *msg, unsigned int idx)
+{
+	struct memwatch_probe_info pi;
+	struct nlattr *nest;
+
+	memwatch_probes_info(idx, &pi);
+	nest = nla_nest_start(msg, MEMWATCH_A_STATUS_PROBE);
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_string(msg, MEMWATCH_A_PROBE_SYMBOL, pi.symbol) ||
+	    nla_put_u32(msg, MEMWATCH_A_PROBE_ATTACHED, pi.attached) ||
+	    nla_put_u32(msg, MEMWATCH_A_PROBE_ERROR, pi.error) ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_PROBE_HITS, pi.hits,
+			      MEMWATCH_A_PROBE_PAD) ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_PROBE_MISSED, pi.missed,
+			      MEMWATCH_A_PROBE_PAD)) {
+		nla_nest_cancel(msg, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+static int get_status_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct memwatch_stats st;
+	struct sk_buff *msg;
+	unsigned int i;
+	void *hdr;
+	int ret;
+
+	ret = check_perm(skb, info->extack);
+	if (ret)
+		return ret;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &mw_family, 0,
+				MEMWATCH_CMD_GET_STATUS);
+	if (!hdr)
+		goto nospace;
+	memwatch_stats(&st);
+	if (nla_put_u32(msg, MEMWATCH_A_STATUS_VERSION, MEMWATCH_GENL_VERSION) ||
+	    nla_put_string(msg, MEMWATCH_A_STATUS_MODULE_VERSION,
+			   MEMWATCH_MODULE_VERSION) ||
+	    nla_put_string(msg, MEMWATCH_A_STATUS_KERNEL, init_utsname()->release) ||
+	    nla_put_u32(msg, MEMWATCH_A_STATUS_WATCHES, st.watches) ||
+	    nla_put_u32(msg, MEMWATCH_A_STATUS_MAX_WATCHES,
+			READ_ONCE(memwatch_max_watches)) ||
+	    nla_put_u32(msg, MEMWATCH_A_STATUS_MAX_REGIONS,
+			READ_ONCE(memwatch_max_regions)) ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_STATUS_MEM_BYTES, st.mem_bytes,
+			      MEMWATCH_A_STATUS_PAD) ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_STATUS_REGIONS, st.regions,
+			      MEMWATCH_A_STATUS_PAD))
+		goto nospace;
+	for (i = 0; i < memwatch_probes_count(); i++)
+		if (put_probe(msg, i))
+			goto nospace;
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+
+nospace:
+	nlmsg_free(msg);
+	return -EMSGSIZE;
+}
+
+/* ---- watches ------------------------------------------------------------ */
+
+static int put_watch(struct sk_buff *msg, const struct memwatch_report *rep)
+{
+	if (nla_put_u32(msg, MEMWATCH_A_WATCH_PID, rep->pid) ||
+	    nla_put_string(msg, MEMWATCH_A_WATCH_COMM, rep->comm) ||
+	    nla_put_u32(msg, MEMWATCH_A_WATCH_STATE, rep->state) ||
+	    nla_put_u32(msg, MEMWATCH_A_WATCH_FLAGS, rep->flags) ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_WATCH_NS, rep->watch_ns,
+			      MEMWATCH_A_WATCH_PAD) ||
+	    nla_put_u32(msg, MEMWATCH_A_WATCH_REGIONS, rep->nr_regions) ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_WATCH_RESERVED, rep->reserved,
+			      MEMWATCH_A_WATCH_PAD) ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_WATCH_COMMITTED, rep->committed,
+			      MEMWATCH_A_WATCH_PAD) ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_WATCH_TOUCHED, rep->touched,
+			      MEMWATCH_A_WATCH_PAD) ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_WATCH_PEAK_TOUCHED, rep->peak,
+			      MEMWATCH_A_WATCH_PAD) ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_WATCH_FAULTED, rep->faulted,
+			      MEMWATCH_A_WATCH_PAD) ||
+	    nla_put_u32(msg, MEMWATCH_A_WATCH_EXECS, rep->execs) ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_WATCH_DROPPED_REGIONS,
+			      rep->dropped_regions, MEMWATCH_A_WATCH_PAD) ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_WATCH_DROPPED_EVENTS,
+			      rep->dropped_events, MEMWATCH_A_WATCH_PAD))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int watch_reply(struct genl_info *info, struct memwatch_target *t)
+{
+	struct memwatch_report *rep;
+	struct sk_buff *msg;
+	void *hdr;
+
+	rep = memwatch_report(t, caller_ns(), false);
+	if (IS_ERR(rep))
+		return PTR_ERR(rep);
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg) {
+		memwatch_report_free(rep);
+		return -ENOMEM;
+	}
+	hdr = genlmsg_put_reply(msg, info, &mw_family, 0, MEMWATCH_CMD_WATCH);
+	if (!hdr || put_watch(msg, rep)) {
+		memwatch_report_free(rep);
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	memwatch_report_free(rep);
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+static struct task_struct *get_task(pid_t nr)
+{
+	struct task_struct *task;
+	struct pid *pid = find_get_pid(nr);
+
+	if (!pid)
+		return NULL;
+	task = get_pid_task(pid, PIDTYPE_PID);
+	put_pid(pid);
+	return task;
+}
+
+static int watch_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *pid_attr = info->attrs[MEMWATCH_A_WATCH_PID];
+	struct memwatch_target *t;
+	struct task_struct *task;
+	u32 flags = 0;
+	pid_t tgid;
+	int ret;
+
+	ret = check_perm(skb, info->extack);
+	if (ret)
+		return ret;
+	if (GENL_REQ_ATTR_CHECK(info, MEMWATCH_A_WATCH_PID)) {
+		NL_SET_ERR_MSG(info->extack, "pid attribute is required");
+		return -EINVAL;
+	}
+	if (info->attrs[MEMWATCH_A_WATCH_FLAGS])
+		flags = nla_get_u32(info->attrs[MEMWATCH_A_WATCH_FLAGS]);
+	if (flags & ~__MEMWATCH_WATCH_F_ALL) {
+		NL_SET_ERR_MSG_ATTR(info->extack,
+				    info->attrs[MEMWATCH_A_WATCH_FLAGS],
+				    "unknown watch flags");
+		return -EOPNOTSUPP;
+	}
+	task = get_task(nla_get_u32(pid_attr));
+	if (!task) {
+		NL_SET_ERR_MSG_ATTR(info->extack, pid_attr,
+				    "no such process in the caller's pid namespace");
+		return -ESRCH;
+	}
+	tgid = task_tgid_nr_ns(task, caller_ns());
+	if (task->flags & PF_KTHREAD)
+		ret = -EINVAL;
+	else
+		ret = memwatch_watch(task, flags);
+	put_task_struct(task);
+	switch (ret) {
+	case 0:
+		break;
+	case -EEXIST:
+		if (flags & MEMWATCH_WATCH_F_EXISTING_OK)
+			break;
+		NL_SET_ERR_MSG_ATTR(info->extack, pid_attr,
+				    "process is watched already");
+		return ret;
+	case -EINVAL:
+		NL_SET_ERR_MSG_ATTR(info->extack, pid_attr,
+				    "process has no user address space");
+		return ret;
+	case -EPERM:
+		NL_SET_ERR_MSG_ATTR(info->extack, pid_attr,
+				    "no ptrace read access to the process");
+		return ret;
+	case -ENOSPC:
+		NL_SET_ERR_MSG(info->extack,
+			       "max_watches processes are watched already");
+		return ret;
+	case -EOPNOTSUPP:
+		NL_SET_ERR_MSG(info->extack,
+			       "a kernel function memwatch needs could not be probed");
+		return ret;
+	default:
+		return ret;
+	}
+	t = memwatch_target_get(tgid, caller_ns());
+	if (!t)		/* unwatched or gone meanwhile */
+		return 0;
+	ret = watch_reply(info, t);
+	memwatch_target_put(t);
+	return ret;
+}
+
+/* A watch the caller may see, by pid in the caller's namespace. */
+static struct memwatch_target *lookup(struct nlattr *pid_attr,
+				      struct netlink_ext_ack *extack,
+				      int *err)
+{
+	struct memwatch_target *t;
+
+	t = memwatch_target_get(nla_get_u32(pid_attr), caller_ns());
+	if (!t) {
+		NL_SET_ERR_MSG_ATTR(extack, pid_attr, "pid is not being watched");
+		*err = -ENOENT;
+		return NULL;
+	}
+	if (memwatch_target_may_read(t)) {
+		memwatch_target_put(t);
+		NL_SET_ERR_MSG_ATTR(extack, pid_attr,
+				    "no ptrace read access to the process");
+		*err = -EPERM;
+		return NULL;
+	}
+	return t;
+}
+
+static int unwatch_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct memwatch_target *t;
+	int ret;
+
+	ret = check_perm(skb, info->extack);
+	if (ret)
+		return ret;
+	if (GENL_REQ_ATTR_CHECK(info, MEMWATCH_A_WATCH_PID)) {
+		NL_SET_ERR_MSG(info->extack, "pid attribute is required");
+		return -EINVAL;
+	}
+	t = lookup(info->attrs[MEMWATCH_A_WATCH_PID], info->extack, &ret);
+	if (!t)
+		return ret;
+	ret = memwatch_unwatch(t);
+	if (ret)
+		NL_SET_ERR_MSG_ATTR(info->extack,
+				    info->attrs[MEMWATCH_A_WATCH_PID],
+				    "pid is not being watched");
+	memwatch_target_put(t);
+	return ret;
+}
+
+static int watches_start(struct netlink_callback *cb)
+{
+	return check_perm(cb->skb, cb->extack);
+}
+
+static int watches_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct nlattr **attrs = memwatch_dump_attrs(cb);
+	struct pid_namespace *ns = caller_ns();
+	unsigned long idx = cb->args[0];
+	pid_t only = 0;
+
+	if (attrs && attrs[MEMWATCH_A_WATCH_PID])
+		only = nla_get_u32(attrs[MEMWATCH_A_WATCH_PID]);
+	cb->seq = memwatch_generation();
+	for (;; idx++) {
+		struct memwatch_target *t = memwatch_target_get_nth(idx);
+		struct memwatch_report *rep;
+		void *hdr;
+		int ret;
+
+		if (!t)
+			break;
+		rep = NULL;
+		if (!memwatch_target_may_read(t))
+			rep = memwatch_report(t, ns, false);
+		memwatch_target_put(t);
+		if (IS_ERR_OR_NULL(rep))
+			continue;
+		if (!rep->pid || (only && rep->pid != only)) {
+			memwatch_report_free(rep);
+			continue;
+		}
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+				  cb->nlh->nlmsg_seq, &mw_family, NLM_F_MULTI,
+				  MEMWATCH_CMD_GET_WATCHES);
+		ret = hdr ? put_watch(skb, rep) : -EMSGSIZE;
+		memwatch_report_free(rep);
+		if (ret) {
+			if (hdr)
+				genlmsg_cancel(skb, hdr);
+			break;
+		}
+		genl_dump_check_consistent(cb, hdr);
+		genlmsg_end(skb, hdr);
+	}
+	cb->args[0] = idx;
+	return skb->len;
+}
+
+/* ---- GET_REGIONS -------------------------------------------------------- */
+
+/**
+ * struct regions_ctx - a GET_REGIONS dump in progress, in cb->ctx
+ * @t: the watch, referenced
+ * @rep: the copy being sent
+ * @next: index of the next region to send
+ * @complete: every region was sent
+ */
+struct regions_ctx {
+	struct memwatch_target *t;
+	struct memwatch_report *rep;
+	u32 next;
+	bool complete;
+};
+
+static int regions_start(struct netlink_callback *cb)
+{
+	struct regions_ctx *ctx = (struct regions_ctx *)cb->ctx;
+	struct nlattr **attrs = memwatch_dump_attrs(cb);
+	int ret;
+
+	BUILD_BUG_ON(sizeof(*ctx) > sizeof(cb->ctx));
+	ret = check_perm(cb->skb, cb->extack);
+	if (ret)
+		return ret;
+	if (!attrs[MEMWATCH_A_REGION_PID]) {
+		NL_SET_ERR_ATTR_MISS(cb->extack, NULL, MEMWATCH_A_REGION_PID);
+		NL_SET_ERR_MSG(cb->extack, "pid attribute is required");
+		return -EINVAL;
+	}
+	ctx->t = lookup(attrs[MEMWATCH_A_REGION_PID], cb->extack, &ret);
+	if (!ctx->t)
+		return ret;
+	ctx->rep = memwatch_report(ctx->t, caller_ns(), true);
+	if (IS_ERR(ctx->rep)) {
+		ret = PTR_ERR(ctx->rep);
+		ctx->rep = NULL;
+		memwatch_target_put(ctx->t);
+		ctx->t = NULL;
+		return ret;
+	}
+	return 0;
+}
+
+static int put_thread(struct sk_buff *msg, const struct memwatch_rep_thread *th)
+{
+	struct nlattr *nest = nla_nest_start(msg, MEMWATCH_A_REGION_THREAD);
+
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u32(msg, MEMWATCH_A_THREAD_TID, th->tid) ||
+	    nla_put_string(msg, MEMWATCH_A_THREAD_COMM, th->comm) ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_THREAD_FAULTED, th->faulted,
+			      MEMWATCH_A_THREAD_PAD)) {
+		nla_nest_cancel(msg, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+static int put_region(struct sk_buff *msg, const struct memwatch_report *rep,
+		      const struct memwatch_rep_region *r)
+{
+	const int pad = MEMWATCH_A_REGION_PAD;
+	u32 i;
+
+	if (nla_put_u64_64bit(msg, MEMWATCH_A_REGION_ID, r->id, pad) ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_REGION_START, r->start, pad) ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_REGION_END, r->end, pad) ||
+	    nla_put_u32(msg, MEMWATCH_A_REGION_KIND, r->kind) ||
+	    nla_put_u32(msg, MEMWATCH_A_REGION_FLAGS, r->flags) ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_REGION_RESERVED, r->reserved, pad) ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_REGION_COMMITTED, r->committed,
+			      pad) ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_REGION_TOUCHED, r->touched, pad) ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_REGION_PEAK_TOUCHED, r->peak,
+			      pad) ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_REGION_FAULTED, r->faulted, pad) ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_REGION_CREATED_NS, r->created_ns,
+			      pad) ||
+	    nla_put_u32(msg, MEMWATCH_A_REGION_CREATOR_TID, r->creator_tid) ||
+	    nla_put_string(msg, MEMWATCH_A_REGION_CREATOR_COMM,
+			   r->creator_comm) ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_REGION_OTHER_FAULTED,
+			      r->other_faulted, pad))
+		return -EMSGSIZE;
+	for (i = 0; i < r->nr_threads; i++)
+		if (put_thread(msg, &rep->threads[r->first_thread + i]))
+			return -EMSGSIZE;
+	return 0;
+}
+
+static int regions_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct regions_ctx *ctx = (struct regions_ctx *)cb->ctx;
+	const struct memwatch_report *rep = ctx->rep;
+
+	while (ctx->next < rep->nr_regions) {
+		void *hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+					cb->nlh->nlmsg_seq, &mw_family,
+					NLM_F_MULTI, MEMWATCH_CMD_GET_REGIONS);
+
+		if (!hdr)
+			break;
+		if (put_region(skb, rep, &rep->regions[ctx->next])) {
+			genlmsg_cancel(skb, hdr);
+			/* a region that fits no message at all is an error */
+			if (!skb->len)
+				return -EMSGSIZE;
+			break;
+		}
+		genlmsg_end(skb, hdr);
+		ctx->next++;
+	}
+	if (ctx->next == rep->nr_regions)
+		ctx->complete = true;
+	return skb->len;
+}
+
+static int regions_done(struct netlink_callback *cb)
+{
+	struct regions_ctx *ctx = (struct regions_ctx *)cb->ctx;
+
+	if (!ctx->t)
+		return 0;
+	/* an exited watch's final data is kept until it has been read */
+	if (ctx->complete && memwatch_target_exited(ctx->t))
+		memwatch_unwatch(ctx->t);
+	memwatch_report_free(ctx->rep);
+	memwatch_target_put(ctx->t);
+	return 0;
+}
+
+/* ---- family ------------------------------------------------------------- */
+
+static const struct genl_ops mw_ops[] = {
+	{
+		.cmd = MEMWATCH_CMD_GET_STATUS,
+		.doit = get_status_doit,
+	},
+	{
+		.cmd = MEMWATCH_CMD_WATCH,
+		.doit = watch_doit,
+		.policy = watch_policy,
+		.maxattr = MEMWATCH_A_WATCH_MAX,
+	},
+	{
+		.cmd = MEMWATCH_CMD_UNWATCH,
+		.doit = unwatch_doit,
+		.policy = unwatch_policy,
+		.maxattr = MEMWATCH_A_WATCH_MAX,
+	},
+	{
+		.cmd = MEMWATCH_CMD_GET_WATCHES,
+		.start = watches_start,
+		.dumpit = watches_dumpit,
+		.policy = unwatch_policy,
+		.maxattr = MEMWATCH_A_WATCH_MAX,
+	},
+	{
+		.cmd = MEMWATCH_CMD_GET_REGIONS,
+		.start = regions_start,
+		.dumpit = regions_dumpit,
+		.done = regions_done,
+		.policy = regions_policy,
+		.maxattr = MEMWATCH_A_REGION_MAX,
+	},
+};
+
+static struct genl_family mw_family __ro_after_init = {
+	.name = MEMWATCH_GENL_NAME,
+	.version = MEMWATCH_GENL_VERSION,
+	.module = THIS_MODULE,
+	.netnsok = true,
+	.parallel_ops = true,
+	.ops = mw_ops,
+	.n_ops = ARRAY_SIZE(mw_ops),
+	.mcgrps = mw_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(mw_mcgrps),
+};
+
+/* ---- events ------------------------------------------------------------- */
+
+#define EV_RING	1024
+
+/*
+ * ev_lock protects the ring and ev_up. Producers run in probe context; the
+ * worker sends what they queued from process context.
+ */
+static DEFINE_SPINLOCK(ev_lock);
+static struct memwatch_event ev_ring[EV_RING];
+static unsigned int ev_head, ev_tail;
+static bool ev_up;
+
+static void ev_work_fn(struct work_struct *work);
+static DECLARE_WORK(ev_work, ev_work_fn);
+
+/**
+ * memwatch_event_post() - queue an event for the "events" group
+ * @ev: the event, copied
+ *
+ * Callable from probe context.
+ *
+ * Return: false if the ring was full and the event was dropped.
+ */
+bool __kprobes memwatch_event_post(const struct memwatch_event *ev)
+{
+	bool queued = false, up;
+
+	spin_lock(&ev_lock);
+	up = ev_up;
+	if (up && ev_head - ev_tail < EV_RING) {
+		ev_ring[ev_head++ % EV_RING] = *ev;
+		queued = true;
+	}
+	spin_unlock(&ev_lock);
+	if (queued)
+		schedule_work(&ev_work);
+	return queued || !up;
+}
+
+static int put_event(struct sk_buff *msg, const struct memwatch_event *ev)
+{
+	const int pad = MEMWATCH_A_EVENT_PAD;
+
+	if (nla_put_u32(msg, MEMWATCH_A_EVENT_TYPE, ev->type) ||
+	    nla_put_u32(msg, MEMWATCH_A_EVENT_PID, ev->pid) ||
+	    nla_put_u32(msg, MEMWATCH_A_EVENT_TID, ev->tid) ||
+	    nla_put_string(msg, MEMWATCH_A_EVENT_COMM, ev->comm) ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_EVENT_NS, ev->ns, pad))
+		return -EMSGSIZE;
+	if (ev->type != MEMWATCH_EVENT_REGION_NEW &&
+	    ev->type != MEMWATCH_EVENT_REGION_GONE)
+		return 0;
+	if (nla_put_u64_64bit(msg, MEMWATCH_A_EVENT_REGION_ID, ev->region_id,
+			      pad) ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_EVENT_REGION_START, ev->start,
+			      pad) ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_EVENT_REGION_END, ev->end, pad) ||
+	    nla_put_u32(msg, MEMWATCH_A_EVENT_REGION_KIND, ev->kind) ||
+	    nla_put_u32(msg, MEMWATCH_A_EVENT_REGION_FLAGS, ev->flags))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static void ev_work_fn(struct work_struct *work)
+{
+	struct memwatch_event ev;
+
+	for (;;) {
+		struct sk_buff *msg;
+		void *hdr;
+
+		spin_lock(&ev_lock);
+		if (ev_tail == ev_head) {
+			spin_unlock(&ev_lock);
+			return;
+		}
+		ev = ev_ring[ev_tail++ % EV_RING];
+		spin_unlock(&ev_lock);
+
+		msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+		if (!msg)
+			continue;
+		hdr = genlmsg_put(msg, 0, 0, &mw_family, 0, MEMWATCH_CMD_EVENT);
+		if (!hdr || put_event(msg, &ev)) {
+			nlmsg_free(msg);
+			continue;
+		}
+		genlmsg_end(msg, hdr);
+		genlmsg_multicast_allns(&mw_family, msg, 0, MW_MCGRP_EVENTS);
+		cond_resched();
+	}
+}
+
+int memwatch_netlink_init(void)
+{
+	int ret = genl_register_family(&mw_family);
+
+	if (ret)
+		return ret;
+	spin_lock(&ev_lock);
+	ev_up = true;
+	spin_unlock(&ev_lock);
+	return 0;
+}
+
+void memwatch_netlink_uninit(void)
+{
+	spin_lock(&ev_lock);
+	ev_up = false;
+	spin_unlock(&ev_lock);
+	cancel_work_sync(&ev_work);
+	genl_unregister_family(&mw_family);
+}

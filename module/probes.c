@@ -1,0 +1,540 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Probe tables and handlers. Handlers run with preemption disabled (kprobes
+ * on ftrace sites and rethook) and must not sleep: they decode arguments and
+ * call the track.c hooks, nothing else.
+ *
+ * All probes are registered at load, disabled; they are enabled while some
+ * process is watched, so an idle module costs nothing on the paths it
+ * probes. The VMA-level probes filter on the mm in their entry handlers,
+ * so an unwatched process never arms a kretprobe instance.
+ */
+
+#include <linux/kprobes.h>
+#include <linux/mm.h>
+#include <linux/percpu.h>
+#include <linux/ptrace.h>
+#include <linux/rmap.h>
+#include <linux/sched/mm.h>
+#include <linux/string.h>
+#include <linux/tracepoint.h>
+#include <uapi/linux/mman.h>
+
+#include "probes.h"
+#include "track.h"
+
+/*
+ * do_mmap(), the munmap core and move_vma() run under the mmap_lock held
+ * for writing, so at most one instance per watched process is in flight;
+ * 64 covers max_watches' default. mremap(2)'s entry runs before that lock:
+ * every thread of a watched process waiting for it holds an instance.
+ */
+#define MAXACTIVE_LOCKED	64
+#define MAXACTIVE_SYSCALL	256
+
+enum mw_probe_type { MW_KPROBE, MW_KRETPROBE, MW_TRACEPOINT };
+
+/**
+ * struct mw_probe - one probe and its state
+ * @symbol: function or tracepoint name
+ * @type: enum mw_probe_type
+ * @kp: the kprobe, for MW_KPROBE
+ * @rp: the kretprobe, for MW_KRETPROBE
+ * @tp_func: handler, for MW_TRACEPOINT
+ * @tp: the tracepoint found at load
+ * @attached: registered
+ * @enabled: armed (kprobes only; tracepoints stay attached)
+ * @error: errno of a failed registration
+ */
+struct mw_probe {
+	const char *symbol;
+	enum mw_probe_type type;
+	struct kprobe kp;
+	struct kretprobe rp;
+	void *tp_func;
+	struct tracepoint *tp;
+	bool attached;
+	bool enabled;
+	int error;
+};
+
+enum {
+	P_MMAP,
+	P_MUNMAP,
+	P_BRK,
+	P_MOVE,
+	P_MREMAP,
+	P_EXIT,
+	P_EXEC,
+	P_ADD_NEW,
+	P_ADD,
+	P_ADD_PMD,
+	P_REMOVE,
+	P_REMOVE_PMD,
+	NR_PROBES
+};
+
+static DEFINE_PER_CPU(u64 [NR_PROBES], probe_hits);
+
+static inline void hit(int idx)
+{
+	this_cpu_inc(probe_hits[idx]);
+}
+
+static bool __kprobes watched(struct mm_struct *mm)
+{
+	return mm && memwatch_track_watched(mm);
+}
+
+/* ---- VMA level ---------------------------------------------------------- */
+
+struct mmap_data {
+	unsigned long len, flags;
+};
+
+static int __kprobes mmap_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct mmap_data *d = (struct mmap_data *)ri->data;
+	struct mm_struct *mm = current->mm;
+
+	hit(P_MMAP);
+	if (!watched(mm))
+		return 1;
+	d->len = regs->dx;
+	d->flags = regs->r8;
+	memwatch_track_mmap_begin(mm, regs->si, d->len, d->flags);
+	return 0;
+}
+
+static int __kprobes mmap_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct mmap_data *d = (struct mmap_data *)ri->data;
+
+	memwatch_track_mmap_end(current->mm, regs_return_value(regs),
+				d->len, d->flags);
+	return 0;
+}
+
+/* do_mas_align_munmap() / do_vmi_align_munmap(): mm, start, end in dx, cx, r8 */
+static int __kprobes munmap_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct mm_struct *mm = (struct mm_struct *)regs->dx;
+
+	hit(P_MUNMAP);
+	if (!watched(mm))
+		return 1;
+	*(struct mm_struct **)ri->data = mm;
+	memwatch_track_unmap(mm, regs->cx, regs->r8);
+	return 0;
+}
+
+static int __kprobes munmap_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	if ((int)regs_return_value(regs) < 0)
+		memwatch_track_unmap_failed(*(struct mm_struct **)ri->data);
+	return 0;
+}
+
+/* do_brk_flags(iter, vma, addr, len, flags) */
+static int __kprobes brk_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct mm_struct *mm = current->mm;
+
+	hit(P_BRK);
+	if (watched(mm))
+		memwatch_track_brk(mm, regs->dx, regs->cx);
+	return 0;
+}
+
+/* move_vma(vma, old_addr, old_len, new_len, new_addr, locked, flags, ...) */
+static int __kprobes move_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct vm_area_struct *vma = (struct vm_area_struct *)regs->di;
+	unsigned long flags = regs_get_kernel_argument(regs, 6);
+
+	hit(P_MOVE);
+	if (!watched(vma->vm_mm))
+		return 1;
+	memwatch_track_move(vma, regs->si, regs->dx, regs->r8, regs->cx,
+			    flags & MREMAP_DONTUNMAP);
+	return 0;
+}
+
+static int __kprobes move_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	if (IS_ERR_VALUE(regs_return_value(regs)))
+		memwatch_track_move_failed(current->mm);
+	return 0;
+}
+
+struct mremap_data {
+	unsigned long addr, old_len, new_len;
+};
+
+/* __x64_sys_mremap(regs): the user's arguments are in *regs */
+static int __kprobes mremap_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct mremap_data *d = (struct mremap_data *)ri->data;
+	const struct pt_regs *u = (const struct pt_regs *)regs->di;
+
+	hit(P_MREMAP);
+	if (!watched(current->mm))
+		return 1;
+	d->addr = u->di;
+	d->old_len = u->si;
+	d->new_len = u->dx;
+	return 0;
+}
+
+/* Growth in place does not go through move_vma(): seen here, on return. */
+static int __kprobes mremap_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct mremap_data *d = (struct mremap_data *)ri->data;
+
+	if (regs_return_value(regs) == d->addr && d->new_len > d->old_len)
+		memwatch_track_mremap_grown(current->mm, d->addr, d->old_len,
+					    d->new_len);
+	return 0;
+}
+
+static int __kprobes exit_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct mm_struct *mm = (struct mm_struct *)regs->di;
+
+	hit(P_EXIT);
+	if (watched(mm))
+		memwatch_track_exit(mm);
+	return 0;
+}
+
+static void __kprobes exec_tp(void *data, struct task_struct *p, pid_t old_pid,
+		    struct linux_binprm *bprm)
+{
+	hit(P_EXEC);
+	memwatch_track_exec(p);
+}
+
+/* ---- page level --------------------------------------------------------- */
+
+#ifdef COMPAT_CANNOT_FOLIO_RMAP
+
+/* page_add_new_anon_rmap(page, vma, address) */
+static int __kprobes add_new_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct page *page = (struct page *)regs->di;
+	struct vm_area_struct *vma = (struct vm_area_struct *)regs->si;
+
+	hit(P_ADD_NEW);
+	if (watched(vma->vm_mm))
+		memwatch_track_page_add(vma, regs->dx, PageCompound(page) ?
+					thp_nr_pages(page) : 1, true);
+	return 0;
+}
+
+/* page_add_anon_rmap(page, vma, address, flags) */
+static int __kprobes add_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct page *page = (struct page *)regs->di;
+	struct vm_area_struct *vma = (struct vm_area_struct *)regs->si;
+
+	hit(P_ADD);
+	if (watched(vma->vm_mm))
+		memwatch_track_page_add(vma, regs->dx,
+					((__force rmap_t)regs->cx & RMAP_COMPOUND) ?
+					thp_nr_pages(page) : 1, false);
+	return 0;
+}
+
+/* page_remove_rmap(page, vma, compound) */
+static int __kprobes remove_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct page *page = (struct page *)regs->di;
+	struct vm_area_struct *vma = (struct vm_area_struct *)regs->si;
+	unsigned long addr;
+
+	hit(P_REMOVE);
+	if (!watched(vma->vm_mm) || !PageAnon(page) || PageKsm(page) ||
+	    PageHuge(page))
+		return 0;
+	addr = vma->vm_start +
+	       ((page_to_pgoff(page) - vma->vm_pgoff) << PAGE_SHIFT);
+	memwatch_track_page_remove(vma, addr, regs->dx ?
+				   thp_nr_pages(page) : 1);
+	return 0;
+}
+
+#define SYM_ADD_NEW	"page_add_new_anon_rmap"
+#define SYM_ADD		"page_add_anon_rmap"
+#define SYM_ADD_PMD	NULL
+#define SYM_REMOVE	"page_remove_rmap"
+#define SYM_REMOVE_PMD	NULL
+#define add_pmd_pre	NULL
+#define remove_pmd_pre	NULL
+
+#else /* folio rmap API */
+
+static unsigned long __kprobes folio_page_addr(struct folio *folio, struct page *page,
+				     struct vm_area_struct *vma)
+{
+	pgoff_t pgoff = folio->index + folio_page_idx(folio, page);
+
+	return vma->vm_start + ((pgoff - vma->vm_pgoff) << PAGE_SHIFT);
+}
+
+/* folio_add_new_anon_rmap(folio, vma, address, flags) */
+static int __kprobes add_new_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct folio *folio = (struct folio *)regs->di;
+	struct vm_area_struct *vma = (struct vm_area_struct *)regs->si;
+
+	hit(P_ADD_NEW);
+	if (watched(vma->vm_mm))
+		memwatch_track_page_add(vma, regs->dx, folio_nr_pages(folio),
+					true);
+	return 0;
+}
+
+/* folio_add_anon_rmap_ptes(folio, page, nr_pages, vma, address, flags) */
+static int __kprobes add_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct vm_area_struct *vma = (struct vm_area_struct *)regs->cx;
+
+	hit(P_ADD);
+	if (watched(vma->vm_mm))
+		memwatch_track_page_add(vma, regs->r8, (int)regs->dx, false);
+	return 0;
+}
+
+/* folio_add_anon_rmap_pmd(folio, page, vma, address, flags) */
+static int __kprobes add_pmd_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct vm_area_struct *vma = (struct vm_area_struct *)regs->dx;
+
+	hit(P_ADD_PMD);
+	if (watched(vma->vm_mm))
+		memwatch_track_page_add(vma, regs->cx, HPAGE_PMD_NR, false);
+	return 0;
+}
+
+static void __kprobes remove_folio(struct folio *folio, struct page *page,
+			 struct vm_area_struct *vma, unsigned long nr)
+{
+	if (!folio_test_anon(folio) || folio_test_ksm(folio) ||
+	    folio_test_hugetlb(folio))
+		return;
+	memwatch_track_page_remove(vma, folio_page_addr(folio, page, vma), nr);
+}
+
+/* folio_remove_rmap_ptes(folio, page, nr_pages, vma) */
+static int __kprobes remove_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct vm_area_struct *vma = (struct vm_area_struct *)regs->cx;
+
+	hit(P_REMOVE);
+	if (watched(vma->vm_mm))
+		remove_folio((struct folio *)regs->di, (struct page *)regs->si,
+			     vma, (int)regs->dx);
+	return 0;
+}
+
+/* folio_remove_rmap_pmd(folio, page, vma) */
+static int __kprobes remove_pmd_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct vm_area_struct *vma = (struct vm_area_struct *)regs->dx;
+
+	hit(P_REMOVE_PMD);
+	if (watched(vma->vm_mm))
+		remove_folio((struct folio *)regs->di, (struct page *)regs->si,
+			     vma, HPAGE_PMD_NR);
+	return 0;
+}
+
+#define SYM_ADD_NEW	"folio_add_new_anon_rmap"
+#define SYM_ADD		"folio_add_anon_rmap_ptes"
+#define SYM_ADD_PMD	"folio_add_anon_rmap_pmd"
+#define SYM_REMOVE	"folio_remove_rmap_ptes"
+#define SYM_REMOVE_PMD	"folio_remove_rmap_pmd"
+
+#endif /* COMPAT_CANNOT_FOLIO_RMAP */
+
+/* ---- the table ---------------------------------------------------------- */
+
+#define KRETPROBE(idx, sym, entry, ret, dtype, active) \
+	[idx] = { .symbol = sym, .type = MW_KRETPROBE, \
+		  .rp = { .entry_handler = entry, .handler = ret, \
+			  .data_size = sizeof(dtype), .maxactive = active } }
+#define KPROBE(idx, sym, pre) \
+	[idx] = { .symbol = sym, .type = MW_KPROBE, \
+		  .kp = { .pre_handler = pre } }
+
+static struct mw_probe probes[NR_PROBES] = {
+	KRETPROBE(P_MMAP, "do_mmap", mmap_entry, mmap_ret,
+		  struct mmap_data, MAXACTIVE_LOCKED),
+	KRETPROBE(P_MUNMAP, MEMWATCH_SYM_ALIGN_MUNMAP, munmap_entry,
+		  munmap_ret, struct mm_struct *, MAXACTIVE_LOCKED),
+	KPROBE(P_BRK, "do_brk_flags", brk_pre),
+	KRETPROBE(P_MOVE, "move_vma", move_entry, move_ret, long,
+		  MAXACTIVE_LOCKED),
+	KRETPROBE(P_MREMAP, "__x64_sys_mremap", mremap_entry, mremap_ret,
+		  struct mremap_data, MAXACTIVE_SYSCALL),
+	KPROBE(P_EXIT, "exit_mmap", exit_pre),
+	[P_EXEC] = { .symbol = "sched_process_exec", .type = MW_TRACEPOINT,
+		     .tp_func = exec_tp },
+	KPROBE(P_ADD_NEW, SYM_ADD_NEW, add_new_pre),
+	KPROBE(P_ADD, SYM_ADD, add_pre),
+	KPROBE(P_ADD_PMD, SYM_ADD_PMD, add_pmd_pre),
+	KPROBE(P_REMOVE, SYM_REMOVE, remove_pre),
+	KPROBE(P_REMOVE_PMD, SYM_REMOVE_PMD, remove_pmd_pre),
+};
+
+static DEFINE_MUTEX(enable_mutex);
+
+static void find_tp(struct tracepoint *tp, void *priv)
+{
+	struct mw_probe *p = priv;
+
+	if (!strcmp(tp->name, p->symbol))
+		p->tp = tp;
+}
+
+static int attach(struct mw_probe *p)
+{
+	switch (p->type) {
+	case MW_KPROBE:
+		p->kp.symbol_name = p->symbol;
+		p->kp.flags = KPROBE_FLAG_DISABLED;
+		return register_kprobe(&p->kp);
+	case MW_KRETPROBE:
+		p->rp.kp.symbol_name = p->symbol;
+		p->rp.kp.flags = KPROBE_FLAG_DISABLED;
+		return register_kretprobe(&p->rp);
+	case MW_TRACEPOINT:
+		for_each_kernel_tracepoint(find_tp, p);
+		if (!p->tp)
+			return -ENOENT;
+		return tracepoint_probe_register(p->tp, p->tp_func, NULL);
+	}
+	return -EINVAL;
+}
+
+static void detach(struct mw_probe *p)
+{
+	switch (p->type) {
+	case MW_KPROBE:
+		unregister_kprobe(&p->kp);
+		break;
+	case MW_KRETPROBE:
+		unregister_kretprobe(&p->rp);
+		break;
+	case MW_TRACEPOINT:
+		tracepoint_probe_unregister(p->tp, p->tp_func, NULL);
+		break;
+	}
+}
+
+/**
+ * memwatch_probes_enable() - arm or disarm the kprobes
+ * @on: arm when true
+ *
+ * Return: 0, or -EOPNOTSUPP if a probe memwatch needs did not attach, in
+ * which case nothing is armed.
+ */
+int memwatch_probes_enable(bool on)
+{
+	int i, ret = 0;
+
+	mutex_lock(&enable_mutex);
+	for (i = 0; i < NR_PROBES && on; i++) {
+		if (probes[i].symbol && !probes[i].attached) {
+			ret = -EOPNOTSUPP;
+			goto out;
+		}
+	}
+	for (i = 0; i < NR_PROBES; i++) {
+		struct mw_probe *p = &probes[i];
+		struct kprobe *kp = p->type == MW_KRETPROBE ? &p->rp.kp : &p->kp;
+
+		if (!p->attached || p->type == MW_TRACEPOINT ||
+		    p->enabled == on)
+			continue;
+		ret = on ? enable_kprobe(kp) : disable_kprobe(kp);
+		if (ret) {
+			pr_warn("cannot %s probe %s: %d\n",
+				on ? "enable" : "disable", p->symbol, ret);
+			break;
+		}
+		p->enabled = on;
+	}
+out:
+	mutex_unlock(&enable_mutex);
+	return ret;
+}
+
+unsigned int memwatch_probes_count(void)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < NR_PROBES; i++)
+		n += !!probes[i].symbol;
+	return n;
+}
+
+/**
+ * memwatch_probes_info() - the state of one probe
+ * @idx: 0 to memwatch_probes_count() - 1
+ * @info: filled in
+ */
+void memwatch_probes_info(unsigned int idx, struct memwatch_probe_info *info)
+{
+	unsigned int i, cpu;
+	struct mw_probe *p = NULL;
+
+	for (i = 0; i < NR_PROBES; i++) {
+		if (probes[i].symbol && !idx--) {
+			p = &probes[i];
+			break;
+		}
+	}
+	memset(info, 0, sizeof(*info));
+	if (!p)
+		return;
+	info->symbol = p->symbol;
+	info->attached = p->attached;
+	info->error = p->error;
+	for_each_possible_cpu(cpu)
+		info->hits += per_cpu(probe_hits, cpu)[i];
+	if (p->type == MW_KPROBE)
+		info->missed = p->kp.nmissed;
+	else if (p->type == MW_KRETPROBE)
+		info->missed = p->rp.kp.nmissed + p->rp.nmissed;
+}
+
+int memwatch_probes_init(void)
+{
+	int i;
+
+	for (i = 0; i < NR_PROBES; i++) {
+		struct mw_probe *p = &probes[i];
+
+		if (!p->symbol)
+			continue;
+		p->error = -attach(p);
+		p->attached = !p->error;
+		if (p->error)
+			pr_warn("cannot attach to %s: %d\n", p->symbol,
+				-p->error);
+	}
+	return 0;
+}
+
+void memwatch_probes_uninit(void)
+{
+	int i;
+
+	for (i = 0; i < NR_PROBES; i++) {
+		if (probes[i].attached)
+			detach(&probes[i]);
+		probes[i].attached = false;
+	}
+	tracepoint_synchronize_unregister();
+}
