@@ -7,12 +7,7 @@
 #ifndef _MEMWATCH_COMPAT_H
 #define _MEMWATCH_COMPAT_H
 
-#include <linux/version.h>
-
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 1, 0) || \
-	LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
-#error "memwatch supports Linux 6.1 to 6.12"
-#endif
+/* Kbuild refuses kernels outside 6.1 to 6.12. */
 
 /*
  * 6.12 passes do_mmap() a vm_flags argument before pgoff; the arguments

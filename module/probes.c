@@ -12,6 +12,7 @@
 
 #include <linux/kprobes.h>
 #include <linux/mm.h>
+#include <linux/pagemap.h>
 #include <linux/percpu.h>
 #include <linux/ptrace.h>
 #include <linux/rmap.h>
@@ -208,7 +209,7 @@ static int __kprobes exit_pre(struct kprobe *kp, struct pt_regs *regs)
 }
 
 static void __kprobes exec_tp(void *data, struct task_struct *p, pid_t old_pid,
-		    struct linux_binprm *bprm)
+			      struct linux_binprm *bprm)
 {
 	hit(P_EXEC);
 	memwatch_track_exec(p);
@@ -257,7 +258,7 @@ static int __kprobes remove_pre(struct kprobe *kp, struct pt_regs *regs)
 	    PageHuge(page))
 		return 0;
 	addr = vma->vm_start +
-	       ((page_to_pgoff(page) - vma->vm_pgoff) << PAGE_SHIFT);
+	       ((page_to_index(page) - vma->vm_pgoff) << PAGE_SHIFT);
 	memwatch_track_page_remove(vma, addr, regs->dx ?
 				   thp_nr_pages(page) : 1);
 	return 0;
@@ -274,7 +275,7 @@ static int __kprobes remove_pre(struct kprobe *kp, struct pt_regs *regs)
 #else /* folio rmap API */
 
 static unsigned long __kprobes folio_page_addr(struct folio *folio, struct page *page,
-				     struct vm_area_struct *vma)
+					       struct vm_area_struct *vma)
 {
 	pgoff_t pgoff = folio->index + folio_page_idx(folio, page);
 
@@ -317,7 +318,7 @@ static int __kprobes add_pmd_pre(struct kprobe *kp, struct pt_regs *regs)
 }
 
 static void __kprobes remove_folio(struct folio *folio, struct page *page,
-			 struct vm_area_struct *vma, unsigned long nr)
+				   struct vm_area_struct *vma, unsigned long nr)
 {
 	if (!folio_test_anon(folio) || folio_test_ksm(folio) ||
 	    folio_test_hugetlb(folio))

@@ -177,6 +177,7 @@ struct memwatch_target {
 	char comm[TASK_COMM_LEN];
 	struct work_struct refill;
 
+	/* protects the fields below */
 	spinlock_t lock;
 	struct rb_root extents;
 	struct list_head regions;
@@ -195,9 +196,10 @@ struct memwatch_target {
 };
 
 /*
- * mw_lock protects mw_hash, mw_targets and the counts below; writers hold
- * it, probe handlers read mw_hash under RCU. It may be taken in probe
- * context, and before a target's lock, never after.
+ * mw_lock protects mw_hash, mw_targets, each target's @listed, @state and
+ * @hnode, and the counts below; writers hold it, probe handlers read mw_hash
+ * under RCU. It may be taken in probe context, and before a target's lock,
+ * never after.
  */
 static DEFINE_SPINLOCK(mw_lock);
 static DEFINE_HASHTABLE(mw_hash, 7);
@@ -269,7 +271,7 @@ bool __kprobes memwatch_track_watched(struct mm_struct *mm)
  * it, and RCU covers tables freed lazily.
  */
 static u64 __kprobes resident(struct mm_struct *mm, unsigned long addr,
-		    unsigned long end, bool can_sleep)
+			      unsigned long end, bool can_sleep)
 {
 	u64 bytes = 0;
 
@@ -350,8 +352,9 @@ static void account(struct mm_struct *mm, unsigned long start,
 		    bool can_sleep)
 {
 	struct vm_area_struct *vma;
-	VMA_ITERATOR(vmi, mm, start);
+	struct vma_iterator vmi;
 
+	vma_iter_init(&vmi, mm, start);
 	for_each_vma_range(vmi, vma, end) {
 		unsigned long s = max(start, vma->vm_start);
 		unsigned long e = min(end, vma->vm_end);
@@ -652,7 +655,7 @@ static u32 map_flags(unsigned long flags)
 }
 
 void __kprobes memwatch_track_mmap_begin(struct mm_struct *mm, unsigned long addr,
-			       unsigned long len, unsigned long flags)
+					 unsigned long len, unsigned long flags)
 {
 	unsigned long end = addr + PAGE_ALIGN(len);
 	struct memwatch_target *t;
@@ -682,7 +685,7 @@ out:
 }
 
 void __kprobes memwatch_track_mmap_end(struct mm_struct *mm, unsigned long ret,
-			     unsigned long len, unsigned long flags)
+				       unsigned long len, unsigned long flags)
 {
 	struct memwatch_target *t;
 	bool inside = false;
@@ -705,7 +708,7 @@ out:
 }
 
 void __kprobes memwatch_track_unmap(struct mm_struct *mm, unsigned long start,
-			  unsigned long end)
+				    unsigned long end)
 {
 	struct memwatch_target *t;
 
@@ -747,7 +750,7 @@ void __kprobes memwatch_track_move_failed(struct mm_struct *mm)
 }
 
 void __kprobes memwatch_track_brk(struct mm_struct *mm, unsigned long addr,
-			unsigned long len)
+				  unsigned long len)
 {
 	unsigned long end = addr + PAGE_ALIGN(len);
 	struct memwatch_target *t;
@@ -779,7 +782,7 @@ out:
 }
 
 void __kprobes memwatch_track_move(struct vm_area_struct *vma, unsigned long old_addr,
-			 unsigned long old_len, unsigned long new_addr,
+				   unsigned long old_len, unsigned long new_addr,
 			 unsigned long new_len, bool dontunmap)
 {
 	unsigned long old_end = old_addr + old_len;
@@ -852,7 +855,7 @@ out:
 }
 
 void __kprobes memwatch_track_mremap_grown(struct mm_struct *mm, unsigned long addr,
-				 unsigned long old_len, unsigned long new_len)
+					   unsigned long old_len, unsigned long new_len)
 {
 	unsigned long old_end = addr + PAGE_ALIGN(old_len);
 	unsigned long new_end = addr + PAGE_ALIGN(new_len);
@@ -879,7 +882,7 @@ out:
 /* ---- page-level hooks: the fault path ----------------------------------- */
 
 static void __kprobes __credit_thread(struct memwatch_target *t, struct mw_region *r,
-			      u64 bytes)
+				      u64 bytes)
 {
 	pid_t gtid = current->pid;
 	struct mw_attr **pp, *a;
@@ -929,7 +932,7 @@ static struct mw_region *__kprobes __page_region(struct memwatch_target *t,
 }
 
 void __kprobes memwatch_track_page_add(struct vm_area_struct *vma, unsigned long addr,
-			     unsigned long nr, bool new)
+				       unsigned long nr, bool new)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	u64 bytes = (u64)nr << PAGE_SHIFT;
@@ -967,7 +970,7 @@ out:
 }
 
 void __kprobes memwatch_track_page_remove(struct vm_area_struct *vma,
-				unsigned long addr, unsigned long nr)
+					  unsigned long addr, unsigned long nr)
 {
 	u64 bytes = (u64)nr << PAGE_SHIFT;
 	struct memwatch_target *t;
@@ -1059,8 +1062,9 @@ static void snapshot(struct memwatch_target *t, struct mm_struct *mm,
 		     struct task_struct *task, gfp_t gfp)
 {
 	struct vm_area_struct *vma;
-	VMA_ITERATOR(vmi, mm, 0);
+	struct vma_iterator vmi;
 
+	vma_iter_init(&vmi, mm, 0);
 	for_each_vma(vmi, vma) {
 		struct mw_region *r;
 		struct mw_extent *e;
@@ -1593,7 +1597,7 @@ void memwatch_report_free(struct memwatch_report *rep)
  * arrays sized before taking the lock.
  */
 static int __copy_watch(struct memwatch_target *t, struct memwatch_report *rep,
-		  struct rep_extent *ext, u32 max_r, u32 max_e, u32 max_a,
+			struct rep_extent *ext, u32 max_r, u32 max_e, u32 max_a,
 		  u32 *nr_ext)
 {
 	struct mw_region *r;
