@@ -645,6 +645,11 @@ static void ev_work_fn(struct work_struct *work)
 	}
 }
 
+/**
+ * memwatch_netlink_init() - register the family; the module is visible after
+ *
+ * Return: 0 or a negative errno.
+ */
 int memwatch_netlink_init(void)
 {
 	int ret = genl_register_family(&mw_family);
@@ -657,6 +662,9 @@ int memwatch_netlink_init(void)
 	return 0;
 }
 
+/**
+ * memwatch_netlink_uninit() - stop events and unregister the family
+ */
 void memwatch_netlink_uninit(void)
 {
 	spin_lock(&ev_lock);

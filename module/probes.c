@@ -471,6 +471,11 @@ out:
 	return ret;
 }
 
+/**
+ * memwatch_probes_count() - how many probes GET_STATUS lists
+ *
+ * Return: the number, attached or not.
+ */
 unsigned int memwatch_probes_count(void)
 {
 	unsigned int i, n = 0;
@@ -510,6 +515,14 @@ void memwatch_probes_info(unsigned int idx, struct memwatch_probe_info *info)
 		info->missed = p->rp.kp.nmissed + p->rp.nmissed;
 }
 
+/**
+ * memwatch_probes_init() - register every probe, disabled
+ *
+ * A probe that cannot attach is reported by GET_STATUS and makes WATCH
+ * fail; loading still succeeds so that the status can be read.
+ *
+ * Return: 0.
+ */
 int memwatch_probes_init(void)
 {
 	int i;
@@ -528,6 +541,9 @@ int memwatch_probes_init(void)
 	return 0;
 }
 
+/**
+ * memwatch_probes_uninit() - unregister every probe and wait for handlers
+ */
 void memwatch_probes_uninit(void)
 {
 	int i;

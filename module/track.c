@@ -654,6 +654,15 @@ static u32 map_flags(unsigned long flags)
 	return f;
 }
 
+/**
+ * memwatch_track_mmap_begin() - do_mmap() entry
+ * @mm: current's address space, write-locked
+ * @addr: requested address
+ * @len: requested length
+ * @flags: MAP_* flags
+ *
+ * Only MAP_FIXED matters here: its implicit unmap is accounted for now.
+ */
 void __kprobes memwatch_track_mmap_begin(struct mm_struct *mm, unsigned long addr,
 					 unsigned long len, unsigned long flags)
 {
@@ -684,6 +693,15 @@ out:
 	rcu_read_unlock();
 }
 
+/**
+ * memwatch_track_mmap_end() - do_mmap() return
+ * @mm: current's address space, write-locked
+ * @ret: the new mapping's address, or an error
+ * @len: its length
+ * @flags: MAP_* flags
+ *
+ * An anonymous mapping becomes a region, unless it re-committed one.
+ */
 void __kprobes memwatch_track_mmap_end(struct mm_struct *mm, unsigned long ret,
 				       unsigned long len, unsigned long flags)
 {
@@ -707,6 +725,12 @@ out:
 	rcu_read_unlock();
 }
 
+/**
+ * memwatch_track_unmap() - the munmap core's entry
+ * @mm: the address space, write-locked
+ * @start: first byte unmapped
+ * @end: one past the last
+ */
 void __kprobes memwatch_track_unmap(struct mm_struct *mm, unsigned long start,
 				    unsigned long end)
 {
@@ -739,16 +763,30 @@ static void __kprobes mark_dropped(struct mm_struct *mm)
 }
 
 /* The kernel failed after memwatch applied the change: say so. */
+/**
+ * memwatch_track_unmap_failed() - the munmap core failed after its entry
+ * @mm: the address space
+ */
 void __kprobes memwatch_track_unmap_failed(struct mm_struct *mm)
 {
 	mark_dropped(mm);
 }
 
+/**
+ * memwatch_track_move_failed() - move_vma() failed after its entry
+ * @mm: the address space
+ */
 void __kprobes memwatch_track_move_failed(struct mm_struct *mm)
 {
 	mark_dropped(mm);
 }
 
+/**
+ * memwatch_track_brk() - do_brk_flags() entry
+ * @mm: current's address space, write-locked
+ * @addr: start of the growth
+ * @len: its length
+ */
 void __kprobes memwatch_track_brk(struct mm_struct *mm, unsigned long addr,
 				  unsigned long len)
 {
@@ -781,6 +819,15 @@ out:
 	rcu_read_unlock();
 }
 
+/**
+ * memwatch_track_move() - move_vma() entry: regions follow their pages
+ * @vma: the VMA being moved, its mm write-locked
+ * @old_addr: old start
+ * @old_len: old length
+ * @new_addr: new start
+ * @new_len: new length
+ * @dontunmap: MREMAP_DONTUNMAP: the old range stays mapped, empty
+ */
 void __kprobes memwatch_track_move(struct vm_area_struct *vma, unsigned long old_addr,
 				   unsigned long old_len, unsigned long new_addr,
 			 unsigned long new_len, bool dontunmap)
@@ -854,6 +901,13 @@ out:
 	rcu_read_unlock();
 }
 
+/**
+ * memwatch_track_mremap_grown() - mremap(2) grew a mapping in place
+ * @mm: current's address space (no longer locked)
+ * @addr: the mapping
+ * @old_len: old length
+ * @new_len: new length
+ */
 void __kprobes memwatch_track_mremap_grown(struct mm_struct *mm, unsigned long addr,
 					   unsigned long old_len, unsigned long new_len)
 {
@@ -931,6 +985,13 @@ static struct mw_region *__kprobes __page_region(struct memwatch_target *t,
 	return NULL;
 }
 
+/**
+ * memwatch_track_page_add() - anonymous pages were mapped
+ * @vma: where, its page table lock held
+ * @addr: first page's address
+ * @nr: pages
+ * @new: newly allocated pages (faults), not re-mapped ones
+ */
 void __kprobes memwatch_track_page_add(struct vm_area_struct *vma, unsigned long addr,
 				       unsigned long nr, bool new)
 {
@@ -969,6 +1030,12 @@ out:
 	rcu_read_unlock();
 }
 
+/**
+ * memwatch_track_page_remove() - anonymous pages were unmapped
+ * @vma: where, its page table lock held
+ * @addr: first page's address
+ * @nr: pages
+ */
 void __kprobes memwatch_track_page_remove(struct vm_area_struct *vma,
 					  unsigned long addr, unsigned long nr)
 {
@@ -1223,6 +1290,10 @@ static void __evict_exited(unsigned int keep)
 	}
 }
 
+/**
+ * memwatch_track_exit() - exit_mmap() entry: freeze the last figures
+ * @mm: the address space being torn down
+ */
 void __kprobes memwatch_track_exit(struct mm_struct *mm)
 {
 	struct memwatch_target *t;
@@ -1261,6 +1332,10 @@ out:
 	rcu_read_unlock();
 }
 
+/**
+ * memwatch_track_exec() - sched_process_exec: follow the new address space
+ * @task: the task that exec'd
+ */
 void __kprobes memwatch_track_exec(struct task_struct *task)
 {
 	struct mm_struct *mm = task->mm;
@@ -1269,15 +1344,18 @@ void __kprobes memwatch_track_exec(struct task_struct *task)
 	if (!mm)
 		return;
 	rcu_read_lock();
-	spin_lock(&mw_lock);
-	list_for_each_entry(t, &mw_targets, node) {
+	/* every exec in the system passes here: look before locking */
+	list_for_each_entry_rcu(t, &mw_targets, node) {
 		if (t->pid == task_tgid(task) && READ_ONCE(t->mm) != mm) {
 			found = t;
 			break;
 		}
 	}
+	if (!found)
+		goto out;
+	spin_lock(&mw_lock);
 	t = found;
-	if (!t)
+	if (!t->listed || READ_ONCE(t->mm) == mm)
 		goto unlock;
 	if (t->state == MEMWATCH_WATCH_STATE_LIVE)
 		hash_del_rcu(&t->hnode);
@@ -1310,6 +1388,7 @@ void __kprobes memwatch_track_exec(struct task_struct *task)
 	t->dropped_regions++;
 unlock:
 	spin_unlock(&mw_lock);
+out:
 	rcu_read_unlock();
 }
 
@@ -1350,11 +1429,22 @@ static void free_work_fn(struct work_struct *work)
 	mutex_unlock(&mw_watch_mutex);
 }
 
+/**
+ * memwatch_target_put() - drop a reference from memwatch_target_get*()
+ * @t: the watch
+ */
 void memwatch_target_put(struct memwatch_target *t)
 {
 	__target_put(t);
 }
 
+/**
+ * memwatch_target_get() - find a watch by pid
+ * @nr: pid in @ns
+ * @ns: the caller's pid namespace
+ *
+ * Return: the watch, referenced, or NULL.
+ */
 struct memwatch_target *memwatch_target_get(pid_t nr, struct pid_namespace *ns)
 {
 	struct memwatch_target *t, *found = NULL;
@@ -1373,6 +1463,12 @@ struct memwatch_target *memwatch_target_get(pid_t nr, struct pid_namespace *ns)
 	return found;
 }
 
+/**
+ * memwatch_target_get_nth() - the @idx-th watch, for dumps
+ * @idx: position, from 0
+ *
+ * Return: the watch, referenced, or NULL past the end.
+ */
 struct memwatch_target *memwatch_target_get_nth(unsigned long idx)
 {
 	struct memwatch_target *t, *found = NULL;
@@ -1389,11 +1485,22 @@ struct memwatch_target *memwatch_target_get_nth(unsigned long idx)
 	return found;
 }
 
+/**
+ * memwatch_generation() - changes whenever a watch comes or goes
+ *
+ * Return: the generation, for dump consistency checks.
+ */
 unsigned long memwatch_generation(void)
 {
 	return READ_ONCE(mw_gen);
 }
 
+/**
+ * memwatch_target_exited() - whether the watched process has exited
+ * @t: the watch
+ *
+ * Return: true once it has.
+ */
 bool memwatch_target_exited(struct memwatch_target *t)
 {
 	return READ_ONCE(t->state) == MEMWATCH_WATCH_STATE_EXITED;
@@ -1433,6 +1540,12 @@ static bool may_read_task(struct task_struct *task)
 	return ok;
 }
 
+/**
+ * memwatch_target_may_read() - access check for the current task
+ * @t: the watch
+ *
+ * Return: 0 if current may read @t, -EPERM otherwise.
+ */
 int memwatch_target_may_read(struct memwatch_target *t)
 {
 	struct task_struct *task = get_pid_task(t->pid, PIDTYPE_TGID);
@@ -1494,6 +1607,14 @@ static struct memwatch_target *__find_live_pid(struct pid *pid)
 	return NULL;
 }
 
+/**
+ * memwatch_watch() - start watching @task's thread group
+ * @task: any thread of the process
+ * @flags: MEMWATCH_WATCH_F_*
+ *
+ * Return: 0, -EPERM, -EINVAL (no address space), -EEXIST, -ENOSPC,
+ * -EOPNOTSUPP (probes missing) or -ENOMEM.
+ */
 int memwatch_watch(struct task_struct *task, u32 flags)
 {
 	struct memwatch_target *t;
@@ -1553,6 +1674,12 @@ out_free:
 	return ret;
 }
 
+/**
+ * memwatch_unwatch() - stop watching, or drop an exited watch's data
+ * @t: the watch, referenced by the caller
+ *
+ * Return: 0, or -ENOENT if it was gone already.
+ */
 int memwatch_unwatch(struct memwatch_target *t)
 {
 	int ret = -ENOENT;
@@ -1582,6 +1709,10 @@ static int cmp_thread(const void *a, const void *b)
 	return x->tid - y->tid;
 }
 
+/**
+ * memwatch_report_free() - free a report
+ * @rep: from memwatch_report(), or NULL
+ */
 void memwatch_report_free(struct memwatch_report *rep)
 {
 	if (!rep)
@@ -1837,6 +1968,10 @@ fail:
 	return ERR_PTR(ret);
 }
 
+/**
+ * memwatch_stats() - module-wide figures
+ * @st: filled in
+ */
 void memwatch_stats(struct memwatch_stats *st)
 {
 	spin_lock(&mw_lock);
@@ -1846,6 +1981,11 @@ void memwatch_stats(struct memwatch_stats *st)
 	st->mem_bytes = atomic64_read(&mw_mem);
 }
 
+/**
+ * memwatch_track_init() - set up tracking
+ *
+ * Return: 0 or -ENOMEM.
+ */
 int memwatch_track_init(void)
 {
 	region_cache = KMEM_CACHE(mw_region, 0);
@@ -1861,6 +2001,9 @@ int memwatch_track_init(void)
 }
 
 /* Probes are gone: no handler can reach a target any more. */
+/**
+ * memwatch_track_uninit() - drop every watch; the probes are gone already
+ */
 void memwatch_track_uninit(void)
 {
 	struct memwatch_target *t, *tmp;
