@@ -19,7 +19,7 @@ set -o pipefail
 dir=$(cd "$(dirname "$0")" && pwd)
 bindir=${MEMWATCH_SELFTESTS_BIN:-$dir}
 ksft_skip=4
-progs="memwatch_nl"
+progs="memwatch_nl memwatch_track"
 
 timeout=$(sed -n 's/^timeout=//p' "$dir/settings" 2>/dev/null || true)
 timeout=${timeout:-300}
