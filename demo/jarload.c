@@ -66,12 +66,14 @@ static void *loader(void *arg)
 {
 	long id = (long)arg;
 	int entries = nr_entries * (1 + id % 8);
-	unsigned char **bytes = calloc(entries, sizeof(*bytes));
+	unsigned char **bytes;
 	char name[16];
 	int i;
 
+	/* named before its first malloc, which creates its arena */
 	snprintf(name, sizeof(name), "jar-loader-%ld", id);
 	pthread_setname_np(pthread_self(), name);
+	bytes = calloc(entries, sizeof(*bytes));
 	if (!bytes)
 		die("calloc");
 	for (i = 0; i < entries; i++) {
