@@ -2396,7 +2396,7 @@ TEST_F_TIMEOUT(memwatch_track,
 		}
 		ok++;
 		retried += rs.retries;
-		for (i = 0; i < rs.n; i++) {
+		for (i = 0; i < rs.n && !_metadata->exit_code; i++) {
 			const struct mw_region *r = &rs.r[i];
 
 			EXPECT_LT(r->start, r->end);
@@ -2404,9 +2404,15 @@ TEST_F_TIMEOUT(memwatch_track,
 			EXPECT_LE(r->committed, r->reserved);
 			EXPECT_LE(r->touched, r->reserved);
 			EXPECT_LE(r->touched, r->peak_touched);
+			/* lowest address first, and no two overlap */
 			if (i)
 				EXPECT_LE(rs.r[i - 1].end, r->start) {
-					TH_LOG("regions out of order or overlapping");
+					TH_LOG("region %d of %d: %llx-%llx after %llx-%llx",
+					       i, rs.n,
+					       (unsigned long long)r->start,
+					       (unsigned long long)r->end,
+					       (unsigned long long)rs.r[i - 1].start,
+					       (unsigned long long)rs.r[i - 1].end);
 				}
 			for (j = i - 8 < 0 ? 0 : i - 8; j < i; j++)
 				EXPECT_NE(rs.r[j].id, r->id);
