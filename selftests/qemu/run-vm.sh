@@ -1,0 +1,266 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot one of Debian's kernels under qemu and run a script from this
+# repository inside it, as root, with the host root shared read-only over
+# 9p (so the guest runs the freshly built module, memwatchctl and selftests
+# from their host paths), then power off.
+#
+#   run-vm.sh [options] KVER SCRIPT     run SCRIPT (a path in the repository)
+#   run-vm.sh -i [options] KVER         interactive shell in the guest
+#
+# Options:
+#   -c FILE     console (ttyS0) to FILE instead of stdout
+#   -r FILE     keep the result channel (ttyS1: the script's stdout and the
+#               final "MEMWATCH-EXIT <status>" line) in FILE
+#   -t SECONDS  kill the guest after SECONDS (default $MEMWATCH_TIMEOUT or
+#               300; 0 means never); a killed guest exits 124
+#   -l LEVEL    guest console loglevel once booted (default: quiet)
+#   -e VAR=VAL  pass one more variable to the guest script (repeatable)
+#
+# The guest script runs with the repository (read-only, same absolute path
+# as on the host) as its working directory and these variables:
+#   MEMWATCH_KVER    the kernel release (uname -r in the guest)
+#   MEMWATCH_KO      build/KVER/module/memwatch.ko (absolute path)
+#   MEMWATCH_CTL     ctl/memwatchctl (absolute path)
+#   MEMWATCH_REPO    the repository
+#   MEMWATCH_MODE    "run" or "shell"
+# /tmp, /run and /dev/shm are tmpfs; /proc, /sys, /dev, /sys/kernel/debug and
+# /sys/kernel/tracing are mounted.
+#
+# Environment: MEMWATCH_CACHE (the setup.sh cache), MEMWATCH_ACCEL=kvm|tcg
+# (default: kvm only if /dev/kvm opens and the cpu has vmx or svm),
+# MEMWATCH_MEM (MiB, default 2048), MEMWATCH_SMP (default 2).
+#
+# Exit status: the guest script's, 124 if the guest was killed by the
+# timeout, 125 if the guest ended without reporting one (setup failure,
+# panic), 4 if the kernel image is not in the cache (run scripts/setup.sh).
+
+set -e
+
+repo=$(cd "$(dirname "$0")/../.." && pwd -P)
+qemu_dir="$repo/selftests/qemu"
+cache=${MEMWATCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/memwatch}
+
+console=
+results=
+timeout_s=${MEMWATCH_TIMEOUT:-300}
+loglevel=
+mode=run
+extra_env=()
+
+usage() {
+	awk 'NR > 2 && /^#/ { sub(/^# ?/, ""); print; next } NR > 2 { exit }' "$0" >&2
+	exit "${1:-2}"
+}
+
+while getopts "c:r:t:l:e:ih" opt; do
+	case $opt in
+	c) console=$OPTARG ;;
+	r) results=$OPTARG ;;
+	t) timeout_s=$OPTARG ;;
+	l) loglevel=$OPTARG ;;
+	e) extra_env+=("$OPTARG") ;;
+	i) mode=shell ;;
+	h) usage 0 ;;
+	*) usage ;;
+	esac
+done
+shift $((OPTIND - 1))
+
+kver=$1
+script=$2
+[ -n "$kver" ] || usage
+if [ "$mode" = run ]; then
+	[ -n "$script" ] || usage
+	script=$(realpath "$script")
+	[ -x "$script" ] || { echo "run-vm: $script is not an executable file" >&2; exit 2; }
+	case "$script" in
+	"$repo"/*) ;;
+	*) echo "run-vm: $script is not in $repo" >&2; exit 2 ;;
+	esac
+fi
+
+case "$repo" in
+*[!A-Za-z0-9_./+-]*)
+	echo "run-vm: the repository path '$repo' has characters the guest set-up does not quote" >&2
+	exit 2 ;;
+esac
+
+kimg=${MEMWATCH_KIMG:-$cache/kernel-$kver}
+vmlinuz=$kimg/boot/vmlinuz-$kver
+moddir=$kimg/lib/modules/$kver
+if [ ! -r "$vmlinuz" ] || [ ! -d "$moddir" ]; then
+	echo "run-vm: no kernel $kver in $cache: run scripts/setup.sh (or make setup)" >&2
+	exit 4
+fi
+
+tmp=
+qemu_pid=
+cleanup() {
+	[ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null
+	[ -n "$tmp" ] && rm -rf "$tmp"
+	true
+}
+trap cleanup EXIT
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/memwatch-vm.XXXXXX")
+
+run() {
+	echo "+ $*" >&2
+	"$@"
+}
+
+# --- initramfs: busybox, /init and the 9p modules, cached per kernel ---------
+
+# Modules for the 9p root, with their dependencies from modinfo (the image
+# has no modules.dep). A name missing from the image is built in.
+declare -A modpath seen
+while read -r f; do
+	n=${f##*/}
+	n=${n%%.ko*}
+	modpath[${n//-/_}]=$f
+done < <(find "$moddir/kernel" -name '*.ko' -o -name '*.ko.xz' -o -name '*.ko.zst' -o -name '*.ko.gz')
+
+order=()
+add_module() {
+	local n=${1//-/_} d
+	[ -n "${seen[$n]}" ] && return
+	seen[$n]=1
+	[ -n "${modpath[$n]}" ] || return 0
+	for d in $(modinfo -F depends "${modpath[$n]}" | tr , ' '); do
+		add_module "$d"
+	done
+	order+=("$n")
+}
+for m in virtio_pci 9pnet_virtio 9p; do
+	add_module "$m"
+done
+
+busybox=$(command -v busybox || true)
+[ -n "$busybox" ] || { echo "run-vm: busybox not found: run scripts/setup.sh" >&2; exit 4; }
+key=$( {
+	echo "$kver ${order[*]}"
+	for n in "${order[@]}"; do echo "${modpath[$n]}"; done
+	sha256sum "$qemu_dir/init" "$busybox" "$0"
+} | sha256sum | cut -c1-16)
+base="$cache/initramfs/$kver-$key.cpio.gz"
+
+if [ ! -e "$base" ]; then
+	echo "run-vm: building the initramfs for $kver (modules: ${order[*]})" >&2
+	root="$tmp/root"
+	mkdir -p "$root"/{bin,dev,proc,sys,mnt,lib/modules}
+	cp "$busybox" "$root/bin/busybox"
+	ln -s busybox "$root/bin/sh"
+	cp "$qemu_dir/init" "$root/init"
+	chmod 755 "$root/init"
+	for n in "${order[@]}"; do
+		# busybox insmod reads plain .ko files only.
+		case "${modpath[$n]}" in
+		*.xz) xz -dc "${modpath[$n]}" ;;
+		*.zst) zstd -qdc "${modpath[$n]}" ;;
+		*.gz) gzip -dc "${modpath[$n]}" ;;
+		*) cat "${modpath[$n]}" ;;
+		esac >"$root/lib/modules/$n.ko"
+		echo "$n" >>"$root/modules.order"
+	done
+	touch "$root/modules.order"
+	[ "$(id -u)" = 0 ] && mknod "$root/dev/console" c 5 1
+	mkdir -p "$cache/initramfs"
+	rm -f "$cache/initramfs/$kver"-*.cpio.gz
+	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$base.tmp"
+	mv "$base.tmp" "$base"
+fi
+
+# --- per-run part: /run.env, appended as a second cpio archive ---------------
+
+quote() {
+	printf "'%s'" "${1//\'/\'\\\'\'}"
+}
+
+mkdir -p "$tmp/extra"
+{
+	echo "MEMWATCH_REPO=$(quote "$repo")"
+	echo "MEMWATCH_KVER=$(quote "$kver")"
+	echo "MEMWATCH_KO=$(quote "$repo/build/$kver/module/memwatch.ko")"
+	echo "MEMWATCH_CTL=$(quote "$repo/ctl/memwatchctl")"
+	echo "MEMWATCH_MODE=$mode"
+	[ "$mode" = shell ] && echo "TERM=$(quote "${TERM:-linux}")"
+	echo "MEMWATCH_SCRIPT=$(quote "$script")"
+	[ -n "$loglevel" ] && echo "MEMWATCH_LOGLEVEL=$(quote "$loglevel")"
+	for e in "${extra_env[@]}"; do
+		v=${e%%=*}
+		case "$v" in
+		"" | *[!A-Za-z0-9_]* | [0-9]*)
+			echo "run-vm: bad -e $e" >&2
+			exit 2 ;;
+		esac
+		echo "$v=$(quote "${e#*=}")"
+	done
+} >"$tmp/extra/run.env"
+(cd "$tmp/extra" && echo run.env | cpio -o -H newc --quiet | gzip -1) >"$tmp/extra.cpio.gz"
+cat "$base" "$tmp/extra.cpio.gz" >"$tmp/initrd"
+
+# --- qemu ---------------------------------------------------------------------
+
+accel=${MEMWATCH_ACCEL:-}
+if [ -z "$accel" ]; then
+	accel=tcg
+	if (: <>/dev/kvm) 2>/dev/null && grep -qwE 'vmx|svm' /proc/cpuinfo; then
+		accel=kvm
+	fi
+fi
+case "$accel" in
+kvm) accel_opts=(-accel kvm -cpu host) ;;
+tcg) accel_opts=(-accel tcg -cpu max) ;;
+*) echo "run-vm: MEMWATCH_ACCEL must be kvm or tcg" >&2; exit 2 ;;
+esac
+
+# No panic_on_warn: a WARN would end the run before the selftests and the
+# dmesg check could report which test caused it. guest-check.sh fails the run
+# on any WARNING/BUG/Oops in dmesg and on unexpected taint instead.
+append="console=ttyS0 quiet panic=-1 printk.devkmsg=on"
+
+result_file=${results:-$tmp/results}
+: >"$result_file"
+if [ "$mode" = shell ]; then
+	con=(-serial mon:stdio)
+	timeout_s=0
+elif [ -n "$console" ]; then
+	: >"$console"
+	con=(-serial "file:$console")
+else
+	con=(-serial stdio)
+fi
+
+cmd=(qemu-system-x86_64 -nodefaults -no-user-config -nographic -no-reboot
+	"${accel_opts[@]}" -m "${MEMWATCH_MEM:-2048}" -smp "${MEMWATCH_SMP:-2}"
+	-bios qboot.rom -kernel "$vmlinuz" -initrd "$tmp/initrd" -append "$append"
+	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
+	"${con[@]}" -serial "file:$result_file")
+
+echo "run-vm: booting $kver ($accel), running ${script:-a shell}" >&2
+start=$(date +%s)
+set +e
+if [ "$mode" = shell ]; then
+	run "${cmd[@]}"
+else
+	echo "+ timeout $timeout_s ${cmd[*]}" >&2
+	timeout -k 10 "$timeout_s" "${cmd[@]}" </dev/null &
+	qemu_pid=$!
+	wait "$qemu_pid"
+	rc=$?
+	qemu_pid=
+fi
+set -e
+elapsed=$(($(date +%s) - start))
+
+status=$(tr -d '\r' <"$result_file" | sed -n 's/^MEMWATCH-EXIT \([0-9]*\)$/\1/p' | tail -n 1)
+if [ "$mode" = run ] && { [ "$rc" = 124 ] || [ "$rc" = 137 ]; }; then
+	echo "run-vm: $kver: guest killed after ${timeout_s}s (hung?)" >&2
+	exit 124
+elif [ -z "$status" ]; then
+	echo "run-vm: $kver: guest ended after ${elapsed}s without an exit status (panic or set-up failure; see the console log)" >&2
+	exit 125
+fi
+echo "run-vm: $kver: guest script exited $status after ${elapsed}s" >&2
+exit "$status"
