@@ -1,0 +1,177 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# memwatch: the module (module/), memwatchctl (ctl/) and the selftests
+# (selftests/), built here; the module is tested inside Debian's 6.1 and 6.12
+# kernels under qemu (selftests/qemu/), as this host may not load modules.
+#
+#   make              module/memwatch.ko against KDIR, and ctl/memwatchctl
+#   make module       module/memwatch.ko only (KDIR=/lib/modules/VER/build
+#                     for another kernel; default: the running kernel's, or
+#                     the 6.12 test kernel's when that does not exist)
+#   make ctl          ctl/memwatchctl
+#   make selftests    the selftest programs
+#   make modules      build/KVER/module/memwatch.ko for both test kernels
+#   make setup        install the packages and fetch the test kernels (root)
+#   make check        setup, build everything, run the tests on both kernels
+#   make qemu-test    run the tests on both kernels with what is built
+#   make demo         boot the 6.12 kernel and show memwatch at work
+#   make vm-shell     interactive shell in a guest (KVER=..., default 6.12)
+#   make style        checkpatch, kernel-doc, sparse W=1, -Werror builds
+#   make clean        remove build outputs (not the setup cache)
+
+MEMWATCH_CACHE ?= $(if $(XDG_CACHE_HOME),$(XDG_CACHE_HOME),$(HOME)/.cache)/memwatch
+export MEMWATCH_CACHE
+
+# KVER_61, KVER_612, KIMG_61, KIMG_612, KSRC_TOOLS, written by scripts/setup.sh.
+-include $(MEMWATCH_CACHE)/env
+
+KERNELS := $(KVER_61) $(KVER_612)
+KSFT_DIR := $(KSRC_TOOLS)/tools/testing/selftests
+CHECKPATCH := $(KSRC_TOOLS)/scripts/checkpatch.pl
+KERNEL_DOC := $(KSRC_TOOLS)/scripts/kernel-doc
+
+ifeq ($(origin KDIR),undefined)
+KDIR := /lib/modules/$(shell uname -r)/build
+ifeq ($(wildcard $(KDIR)),)
+ifneq ($(KVER_612),)
+KDIR_NOTE := $(KDIR) does not exist: building against the $(KVER_612) headers instead (set KDIR to choose)
+KDIR := /lib/modules/$(KVER_612)/build
+endif
+endif
+endif
+
+SUBMAKE := $(MAKE) --no-print-directory
+
+# Files that a per-kernel copy of the module sources leaves out.
+BUILD_OUTPUTS := --exclude='*.o' --exclude='*.ko' --exclude='*.mod' \
+	--exclude='*.mod.c' --exclude='.*.cmd' --exclude='*.a' \
+	--exclude=modules.order --exclude=Module.symvers --exclude='.*.d' \
+	--exclude='.tmp_*'
+
+STYLE_FILES = $(filter-out %.mod.c,$(wildcard module/*.c module/*.h)) \
+	include/uapi/linux/memwatch.h
+
+# Patterns that fail `make style` in compiler, sparse and modpost output.
+WARN_RE := warning:|error:|WARNING:|ERROR:
+
+all: module ctl
+
+need-env:
+	@test -r $(MEMWATCH_CACHE)/env || { \
+		echo "make: $(MEMWATCH_CACHE)/env is missing: run 'sudo make setup' first" >&2; \
+		exit 1; }
+
+module:
+	$(if $(KDIR_NOTE),@echo "make: note: $(KDIR_NOTE)")
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/module modules
+
+ctl:
+	$(MAKE) -C ctl
+
+selftests: need-env
+	$(MAKE) -C selftests KSFT_DIR=$(KSFT_DIR)
+
+# One copy of module/ and include/ per kernel, so that builds for the two
+# kernels never share objects: build/KVER/module/memwatch.ko.
+modules: need-env
+	$(LOCK) $(SUBMAKE) modules-unlocked
+
+modules-unlocked: need-env
+	@for k in $(KERNELS); do \
+		$(SUBMAKE) module-kver KVER=$$k || exit; \
+	done
+
+module-kver:
+	@test -n "$(KVER)" || { echo "make: module-kver needs KVER=" >&2; exit 1; }
+	rm -rf build/$(KVER)/module build/$(KVER)/include
+	mkdir -p build/$(KVER)
+	tar -cf - $(BUILD_OUTPUTS) module include | tar -xf - -C build/$(KVER)
+	$(MAKE) -C /lib/modules/$(KVER)/build M=$(CURDIR)/build/$(KVER)/module modules
+
+build/touch-mem: scripts/touch-mem.c
+	@mkdir -p build
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -o $@ $<
+
+setup:
+	scripts/setup.sh
+
+# Two makes in one tree would trample each other's build/ and guests: the
+# entry points that build there or boot guests hold build/.lock.
+LOCK = @mkdir -p build; \
+	flock -n build/.lock true || \
+		echo "make: waiting for another make in this tree (build/.lock)"; \
+	flock build/.lock
+
+# One recipe, so that a failure adds a single make error line after the
+# summary. check.sh takes the kernels from the env file that setup just
+# wrote (this make read it before).
+check: setup
+	$(LOCK) sh -c '$(SUBMAKE) check-build && selftests/qemu/check.sh'
+
+check-build: ctl selftests modules-unlocked build/touch-mem
+
+qemu-test: need-env
+	$(LOCK) selftests/qemu/check.sh $(KERNELS)
+
+demo: setup
+	$(LOCK) $(SUBMAKE) demo-unlocked
+
+demo-unlocked: need-env ctl build/touch-mem
+	@$(SUBMAKE) module-kver KVER=$(KVER_612)
+	selftests/qemu/run-vm.sh $(KVER_612) scripts/demo-guest.sh
+
+vm-shell: need-env
+	selftests/qemu/run-vm.sh -i $(or $(KVER),$(KVER_612))
+
+style: setup
+	$(LOCK) $(SUBMAKE) style-run
+
+style-run: checkpatch kernel-doc sparse cwarn
+
+checkpatch: need-env
+	perl $(CHECKPATCH) --strict --no-tree -f $(STYLE_FILES)
+
+kernel-doc: need-env
+	@echo "perl $(KERNEL_DOC) -none -Wall -Werror $(STYLE_FILES)"
+	@out=$$(perl $(KERNEL_DOC) -none -Wall -Werror $(STYLE_FILES) 2>&1); \
+	rc=$$?; echo "$$out"; \
+	test $$rc = 0 && ! echo "$$out" | grep -qE '$(WARN_RE)'
+
+# Sparse (C=2 checks every file, built or not) and W=1 on both kernels.
+sparse: need-env
+	@for k in $(KERNELS); do \
+		$(SUBMAKE) sparse-kver KVER=$$k || exit; \
+	done
+
+sparse-kver: module-kver
+	@echo "$(MAKE) -C /lib/modules/$(KVER)/build M=$(CURDIR)/build/$(KVER)/module C=2 W=1 modules"
+	@$(MAKE) -C /lib/modules/$(KVER)/build M=$(CURDIR)/build/$(KVER)/module \
+		C=2 W=1 modules >build/$(KVER)/style.log 2>&1; \
+	rc=$$?; cat build/$(KVER)/style.log; \
+	if [ $$rc != 0 ] || grep -qE '$(WARN_RE)' build/$(KVER)/style.log; then \
+		echo "make: style: the $(KVER) build has warnings" >&2; exit 1; \
+	fi
+
+# memwatchctl and the selftests must build without a warning. -B rebuilds
+# everything; the flags ride on CC so any CFLAGS the Makefiles set are kept.
+cwarn: need-env
+	$(MAKE) -B -C ctl CC="$(CC) -Wall -Wextra -Werror"
+	$(MAKE) -B -C selftests KSFT_DIR=$(KSFT_DIR) CC="$(CC) -Wall -Wextra -Werror"
+
+clean:
+	rm -rf build
+	@if [ -d $(KDIR) ]; then \
+		echo "$(MAKE) -C $(KDIR) M=$(CURDIR)/module clean"; \
+		$(MAKE) -C $(KDIR) M=$(CURDIR)/module clean; \
+	else \
+		echo "rm -f module build outputs"; \
+		rm -f module/*.o module/*.ko module/*.mod module/*.mod.c \
+			module/.*.cmd module/modules.order module/Module.symvers; \
+	fi
+	$(MAKE) -C ctl clean
+	$(MAKE) -C selftests clean
+
+.PHONY: all need-env module ctl selftests modules modules-unlocked \
+	module-kver setup check check-build qemu-test demo \
+	demo-unlocked vm-shell style style-run checkpatch kernel-doc sparse \
+	sparse-kver cwarn clean
