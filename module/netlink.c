@@ -318,8 +318,17 @@ static int unwatch_doit(struct sk_buff *skb, struct genl_info *info)
 	return ret;
 }
 
+/*
+ * Dumps check their request in .start, where a refusal becomes an error
+ * ack with its message. Kernels whose .start gets no extack (6.1) check in
+ * the first .dumpit call instead: the errno and the message then arrive in
+ * NLMSG_DONE. cb->args[1] says the checks passed.
+ */
 static int watches_start(struct netlink_callback *cb)
 {
+	if (!cb->extack)
+		return 0;
+	cb->args[1] = 1;
 	return check_perm(cb->skb, cb->extack);
 }
 
@@ -329,6 +338,14 @@ static int watches_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	struct pid_namespace *ns = caller_ns();
 	unsigned long idx = cb->args[0];
 	pid_t only = 0;
+
+	if (!cb->args[1]) {
+		int ret = check_perm(cb->skb, cb->extack);
+
+		if (ret)
+			return ret;
+		cb->args[1] = 1;
+	}
 
 	if (attrs && attrs[MEMWATCH_A_WATCH_PID])
 		only = nla_get_u32(attrs[MEMWATCH_A_WATCH_PID]);
@@ -375,22 +392,24 @@ static int watches_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
  * @t: the watch, referenced
  * @rep: the copy being sent
  * @next: index of the next region to send
+ * @begun: the request was checked and the copy made
  * @complete: every region was sent
  */
 struct regions_ctx {
 	struct memwatch_target *t;
 	struct memwatch_report *rep;
 	u32 next;
+	bool begun;
 	bool complete;
 };
 
-static int regions_start(struct netlink_callback *cb)
+static int regions_begin(struct netlink_callback *cb)
 {
 	struct regions_ctx *ctx = (struct regions_ctx *)cb->ctx;
 	struct nlattr **attrs = memwatch_dump_attrs(cb);
 	int ret;
 
-	BUILD_BUG_ON(sizeof(*ctx) > sizeof(cb->ctx));
+	ctx->begun = true;
 	ret = check_perm(cb->skb, cb->extack);
 	if (ret)
 		return ret;
@@ -411,6 +430,13 @@ static int regions_start(struct netlink_callback *cb)
 		return ret;
 	}
 	return 0;
+}
+
+static int regions_start(struct netlink_callback *cb)
+{
+	BUILD_BUG_ON(sizeof(struct regions_ctx) > sizeof(cb->ctx));
+	/* see watches_start() */
+	return cb->extack ? regions_begin(cb) : 0;
 }
 
 static int put_thread(struct sk_buff *msg, const struct memwatch_rep_thread *th)
@@ -465,8 +491,15 @@ static int put_region(struct sk_buff *msg, const struct memwatch_report *rep,
 static int regions_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct regions_ctx *ctx = (struct regions_ctx *)cb->ctx;
-	const struct memwatch_report *rep = ctx->rep;
+	const struct memwatch_report *rep;
 
+	if (!ctx->begun) {
+		int ret = regions_begin(cb);
+
+		if (ret)
+			return ret;
+	}
+	rep = ctx->rep;
 	while (ctx->next < rep->nr_regions) {
 		void *hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
 					cb->nlh->nlmsg_seq, &mw_family,

@@ -54,9 +54,12 @@ static unsigned int max_threads_per_region = 64;
 module_param(max_threads_per_region, uint, 0644);
 MODULE_PARM_DESC(max_threads_per_region, "Threads attributed per region; later ones are summed as other (default 64)");
 
-/* Attribution entries kept free per watch, refilled from process context. */
-#define ATTR_BATCH	64
-#define ATTR_LOW	16
+/*
+ * Attribution entries kept free per watch, refilled from process context
+ * up to ATTR_TARGET whenever fewer than ATTR_LOW are left.
+ */
+#define ATTR_TARGET	256
+#define ATTR_LOW	64
 
 /**
  * struct mw_attr - faults one thread took in one region
@@ -92,6 +95,8 @@ struct mw_attr {
  * @nr_extents: extents owned; the region is gone at zero
  * @nr_attrs: entries on @attrs
  * @rep_idx: scratch index while a report copies the watch
+ * @attr_closed: a thread found no free entry here once; from then on new
+ *	threads count as other, so that every listed thread is exact
  * @creator_tid: creating thread in the watcher's pid namespace, 0 if unknown
  * @creator_comm: its name
  */
@@ -108,8 +113,26 @@ struct mw_region {
 	u32 kind, flags;
 	u32 nr_extents, nr_attrs;
 	u32 rep_idx;
+	bool attr_closed;
 	pid_t creator_tid;
 	char creator_comm[TASK_COMM_LEN];
+};
+
+/**
+ * struct mw_pending - the last page add on one CPU, not yet in the peaks
+ * @r: its region, NULL if none is pending
+ * @addr: its address
+ * @bytes: its size
+ *
+ * A copy-on-write fault maps the new page before it unmaps the old one, and
+ * a huge page split maps the small pages before it unmaps the huge one: for
+ * a moment both count. Peaks take an add into account only once the next
+ * event on that CPU shows it was not the first half of such a replacement.
+ */
+struct mw_pending {
+	struct mw_region *r;
+	unsigned long addr;
+	u64 bytes;
 };
 
 /**
@@ -147,6 +170,7 @@ struct mw_extent {
  * @regions: regions in creation order
  * @heap: the brk heap region, if any
  * @stack: the main thread's stack region, if any
+ * @pending: per CPU, the last page add not yet counted in the peaks
  * @attr_free: free attribution entries
  * @nr_attr_free: entries on @attr_free
  * @nr_regions: regions held
@@ -182,6 +206,7 @@ struct memwatch_target {
 	struct rb_root extents;
 	struct list_head regions;
 	struct mw_region *heap, *stack;
+	struct mw_pending __percpu *pending;
 	struct mw_attr *attr_free;
 	u32 nr_attr_free;
 	u32 nr_regions;
@@ -481,13 +506,39 @@ static void post_region_event(struct memwatch_target *t, u32 type,
 		t->dropped_events++;
 }
 
+/* Counts the pending add of @p in the peaks. */
+static void __kprobes __flush_pending(struct memwatch_target *t,
+				      struct mw_pending *p)
+{
+	if (!p->r)
+		return;
+	p->r->peak = max_t(s64, p->r->peak, p->r->live);
+	t->peak = max_t(s64, t->peak, t->live);
+	p->r = NULL;
+}
+
+static void __flush_all_pending(struct memwatch_target *t)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		__flush_pending(t, per_cpu_ptr(t->pending, cpu));
+}
+
 /* Unlinks and frees a region whose last extent is gone. */
 static void __region_destroy(struct memwatch_target *t, struct mw_region *r,
 			     unsigned long start, unsigned long end)
 {
 	struct mw_attr *a;
+	int cpu;
 
 	lockdep_assert_held(&t->lock);
+	for_each_possible_cpu(cpu) {
+		struct mw_pending *p = per_cpu_ptr(t->pending, cpu);
+
+		if (p->r == r)
+			__flush_pending(t, p);
+	}
 	post_region_event(t, MEMWATCH_EVENT_REGION_GONE, r, start, end);
 	while ((a = r->attrs)) {
 		r->attrs = a->next;
@@ -546,6 +597,8 @@ static void __cut(struct memwatch_target *t, unsigned long start,
 	struct mw_extent *e;
 
 	lockdep_assert_held(&t->lock);
+	if (subtract)
+		__flush_all_pending(t);
 	while ((e = extent_from(t, start)) && e->start < end) {
 		struct mw_region *r = e->region;
 
@@ -953,10 +1006,13 @@ static void __kprobes __credit_thread(struct memwatch_target *t, struct mw_regio
 		return;
 	}
 	a = t->attr_free;
-	if (!a || r->nr_attrs >= READ_ONCE(max_threads_per_region)) {
+	if (!a) {
+		r->attr_closed = true;
+		queue_work(system_unbound_wq, &t->refill);
+	}
+	if (!a || r->attr_closed ||
+	    r->nr_attrs >= READ_ONCE(max_threads_per_region)) {
 		r->other_faulted += bytes;
-		if (!a)
-			queue_work(system_unbound_wq, &t->refill);
 		return;
 	}
 	t->attr_free = a->next;
@@ -1009,9 +1065,14 @@ void __kprobes memwatch_track_page_add(struct vm_area_struct *vma, unsigned long
 	spin_lock(&t->lock);
 	r = __page_region(t, vma, addr);
 	if (r) {
+		struct mw_pending *p = this_cpu_ptr(t->pending);
+
+		__flush_pending(t, p);
 		r->live += bytes;
-		if (r->live > (s64)r->peak)
-			r->peak = r->live;
+		t->live += bytes;
+		p->r = r;
+		p->addr = addr;
+		p->bytes = bytes;
 		/*
 		 * A fault: the faulting thread maps a new page into its own
 		 * address space. Not khugepaged's collapse, not fork copying
@@ -1021,9 +1082,6 @@ void __kprobes memwatch_track_page_add(struct vm_area_struct *vma, unsigned long
 			r->faulted += bytes;
 			__credit_thread(t, r, bytes);
 		}
-		t->live += bytes;
-		if (t->live > (s64)t->peak)
-			t->peak = t->live;
 	}
 	spin_unlock(&t->lock);
 out:
@@ -1052,6 +1110,13 @@ void __kprobes memwatch_track_page_remove(struct vm_area_struct *vma,
 	spin_lock(&t->lock);
 	r = __page_region(t, vma, addr);
 	if (r) {
+		struct mw_pending *p = this_cpu_ptr(t->pending);
+
+		/* the second half of a replacement leaves the peaks alone */
+		if (p->r == r && p->addr == addr && p->bytes == bytes)
+			p->r = NULL;
+		else
+			__flush_pending(t, p);
 		r->live -= bytes;
 		t->live -= bytes;
 	}
@@ -1065,9 +1130,9 @@ static void refill_work_fn(struct work_struct *work)
 	struct memwatch_target *t = container_of(work, struct memwatch_target,
 						 refill);
 	struct mw_attr *head = NULL, *tail = NULL;
-	int i;
+	int i, want = ATTR_TARGET - READ_ONCE(t->nr_attr_free);
 
-	for (i = 0; i < ATTR_BATCH; i++) {
+	for (i = 0; i < want; i++) {
 		struct mw_attr *a = kmem_cache_alloc(attr_cache, GFP_KERNEL);
 
 		if (!a)
@@ -1172,6 +1237,10 @@ static void __drop_regions(struct memwatch_target *t)
 	struct mw_region *r, *tmp;
 	struct rb_node *n;
 
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		per_cpu_ptr(t->pending, cpu)->r = NULL;
 	while ((n = rb_first(&t->extents))) {
 		rb_erase(n, &t->extents);
 		extent_free(rb_entry(n, struct mw_extent, rb));
@@ -1205,6 +1274,7 @@ static void __finalize(struct memwatch_target *t, struct mm_struct *mm,
 	struct mw_region *r;
 	struct rb_node *n;
 
+	__flush_all_pending(t);
 	list_for_each_entry(r, &t->regions, node) {
 		r->fin_reserved = 0;
 		r->fin_committed = 0;
@@ -1406,6 +1476,7 @@ static void target_free(struct memwatch_target *t)
 		kmem_cache_free(attr_cache, a);
 	}
 	pr_debug("target %p destroyed\n", t);
+	free_percpu(t->pending);
 	put_pid(t->pid);
 	put_pid_ns(t->ns);
 	atomic64_sub(sizeof(*t), &mw_mem);
@@ -1569,6 +1640,11 @@ static struct memwatch_target *target_alloc(struct task_struct *task,
 
 	if (!t)
 		return NULL;
+	t->pending = alloc_percpu(struct mw_pending);
+	if (!t->pending) {
+		kfree(t);
+		return NULL;
+	}
 	atomic64_add(sizeof(*t), &mw_mem);
 	refcount_set(&t->ref, 1);
 	spin_lock_init(&t->lock);
@@ -1583,7 +1659,7 @@ static struct memwatch_target *target_alloc(struct task_struct *task,
 	t->start_ns = ktime_get_ns();
 	t->next_id = 1;
 	copy_comm(t->comm, task);
-	for (i = 0; i < ATTR_BATCH; i++) {
+	for (i = 0; i < ATTR_TARGET; i++) {
 		struct mw_attr *a = kmem_cache_alloc(attr_cache, GFP_KERNEL);
 
 		if (!a)
@@ -1700,6 +1776,15 @@ struct rep_extent {
 	u32 region;
 };
 
+static int cmp_region(const void *a, const void *b)
+{
+	const struct memwatch_rep_region *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return 0;
+}
+
 static int cmp_thread(const void *a, const void *b)
 {
 	const struct memwatch_rep_thread *x = a, *y = b;
@@ -1814,7 +1899,8 @@ static void __follow_stack(struct memwatch_target *t, struct mm_struct *mm)
 	e->start = vma->vm_start;
 }
 
-static struct mm_struct *target_mm(struct memwatch_target *t)
+/* The live process's mm, referenced, and its name now in @comm. */
+static struct mm_struct *target_mm(struct memwatch_target *t, char *comm)
 {
 	struct task_struct *task;
 	struct mm_struct *mm;
@@ -1824,6 +1910,7 @@ static struct mm_struct *target_mm(struct memwatch_target *t)
 	task = get_pid_task(t->pid, PIDTYPE_TGID);
 	if (!task)
 		return NULL;
+	copy_comm(comm, task);
 	mm = get_task_mm(task);
 	put_task_struct(task);
 	if (mm && mm != READ_ONCE(t->mm)) {
@@ -1849,6 +1936,7 @@ struct memwatch_report *memwatch_report(struct memwatch_target *t,
 					struct pid_namespace *ns,
 					bool details)
 {
+	char comm[TASK_COMM_LEN] = "";
 	struct memwatch_report *rep;
 	struct rep_extent *ext = NULL;
 	struct mm_struct *mm;
@@ -1859,7 +1947,7 @@ struct memwatch_report *memwatch_report(struct memwatch_target *t,
 	rep = kzalloc(sizeof(*rep), GFP_KERNEL);
 	if (!rep)
 		return ERR_PTR(-ENOMEM);
-	mm = target_mm(t);
+	mm = target_mm(t, comm);
 	if (mm)
 		mmap_read_lock(mm);
 retry:
@@ -1883,6 +1971,7 @@ retry:
 	spin_lock(&t->lock);
 	if (mm)
 		__follow_stack(t, mm);
+	__flush_all_pending(t);
 	ret = __copy_watch(t, rep, ext, max_r, max_e, max_a, &nr_ext);
 	gen = t->gen;
 	spin_unlock(&t->lock);
@@ -1940,6 +2029,8 @@ retry:
 		t->peak = max_t(u64, t->peak, rep->touched);
 	}
 	rep->pid = pid_nr_ns(t->pid, ns);
+	if (comm[0])		/* the name it has now */
+		memcpy(t->comm, comm, TASK_COMM_LEN);
 	memcpy(rep->comm, t->comm, TASK_COMM_LEN);
 	rep->state = t->state;
 	rep->flags = t->flags;
@@ -1955,6 +2046,9 @@ retry:
 	if (!details) {
 		kvfree(rep->regions);
 		rep->regions = NULL;
+	} else {
+		sort(rep->regions, rep->nr_regions, sizeof(*rep->regions),
+		     cmp_region, NULL);
 	}
 	return rep;
 

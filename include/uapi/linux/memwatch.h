@@ -136,7 +136,13 @@
  *
  * While the process lives, reserved, committed and touched bytes are read
  * from its page tables and VMAs when the dump starts, so at rest they equal
- * what /proc/PID/smaps shows. After it exits they are its last figures.
+ * what /proc/PID/smaps shows. After it exits they are its last figures, and
+ * the watch is discarded once a GET_REGIONS dump of it has completed (or by
+ * UNWATCH); max_exited bounds how many exited watches wait to be read.
+ *
+ * Dumps are refused with an error ack carrying the errno and message; on
+ * kernels that give a dump's start no extended ack (6.1) the errno and
+ * message arrive in the NLMSG_DONE that ends the dump instead.
  *
  * MEMWATCH_CMD_EVENT (notification, multicast group "events")
  * ---------------------------------------------------------
@@ -150,8 +156,9 @@
  *    MEMWATCH_A_EVENT_REGION_KIND, _FLAGS: NLA_U32, region events only
  *
  * Events are generated in the kernel's memory paths and sent from a worker
- * shortly after; when they come faster than they can be sent, the oldest
- * are dropped and MEMWATCH_A_WATCH_DROPPED_EVENTS counts them.
+ * shortly after; when they come faster than they can be sent, new ones are
+ * dropped and MEMWATCH_A_WATCH_DROPPED_EVENTS counts them. Pids and tids in
+ * events are in the pid namespace of the caller that started the watch.
  */
 
 #ifndef _UAPI_LINUX_MEMWATCH_H
