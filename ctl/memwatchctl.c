@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * memwatchctl: the command table and dispatch. Each command lives in its
+ * group's file (status.c, watch.c, report.c); nl.c talks to the kernel.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/memwatch.h>
+
+#include "memwatchctl.h"
+#include "nl.h"
+
+static const struct command commands[] = {
+	{ "status", cmd_status, "[--json]",
+	  "Show module status and probes",
+	  "Options:\n"
+	  "  --json    print the status as one JSON object\n" },
+	{ "watch", cmd_watch, "PID [--existing-ok]",
+	  "Start tracking a process",
+	  "Options:\n"
+	  "  --existing-ok    succeed if PID is watched already\n"
+	  "\n"
+	  "All threads of the process are tracked, including later ones. Its\n"
+	  "existing anonymous mappings become regions of kind 'preexisting'.\n" },
+	{ "unwatch", cmd_unwatch, "PID",
+	  "Stop tracking a process, or drop an exited one's data",
+	  NULL },
+	{ "list", cmd_list, "[--json]",
+	  "List watched processes and their totals",
+	  "Options:\n"
+	  "  --json    print the list as one JSON object\n" },
+	{ "report", cmd_report,
+	  "PID [--json] [--min-size SIZE] [--max-touched-pct N] [--threads]",
+	  "Show a watched process's regions, lazy ones marked",
+	  "Options:\n"
+	  "  --json                 print the report as one JSON object\n"
+	  "  --min-size SIZE        lazy regions reserve at least SIZE bytes\n"
+	  "                         (suffix K, M or G, binary units; default "
+	  STRINGIFY(REPORT_DEFAULT_MIN_SIZE_MIB) "M)\n"
+	  "  --max-touched-pct N    lazy regions have at most N% of their\n"
+	  "                         reserved bytes touched (0-100; default "
+	  STRINGIFY(REPORT_DEFAULT_MAX_TOUCHED_PCT) ")\n"
+	  "  --threads              show the threads whose page faults filled\n"
+	  "                         each region, most first\n"
+	  "\n"
+	  "A region is lazy when reserved >= SIZE and touched <= N% of\n"
+	  "reserved: address space set aside but barely used, like a glibc\n"
+	  "malloc arena. Regions are listed most touched first, so the ones\n"
+	  "holding physical memory come at the top.\n" },
+};
+
+static void show_usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f,
+		"Usage: " PROG_NAME " [-d|--debug] <command> [<args>]\n"
+		"       " PROG_NAME " -h|--help|help [<command>]\n"
+		"       " PROG_NAME " --version\n"
+		"\n"
+		"Shows how much of each anonymous memory region of a process is\n"
+		"reserved, committed and touched, and which threads touched it,\n"
+		"as the memwatch kernel module tracks it.\n"
+		"\n"
+		"Commands:\n");
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(f, "  %-8s %s\n           %s\n", commands[i].name,
+			commands[i].args, commands[i].help);
+	fprintf(f,
+		"\n"
+		"With no command, " PROG_NAME " runs 'status'.\n"
+		"'" PROG_NAME " <command> -h' describes a command's options.\n"
+		"  -d, --debug    dump the netlink messages to stderr\n"
+		"Exit status: 0 success, 1 runtime error, 2 usage error.\n");
+}
+
+static void show_command_usage(FILE *f, const struct command *c)
+{
+	fprintf(f, "Usage: " PROG_NAME " %s %s\n\n%s.\n", c->name, c->args,
+		c->help);
+	if (c->details)
+		fprintf(f, "\n%s", c->details);
+}
+
+static const struct command *find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static bool is_help(const char *arg)
+{
+	return !strcmp(arg, "-h") || !strcmp(arg, "--help");
+}
+
+/* Output that could not be written is an error, e.g. a closed pipe. */
+static int finish_output(int status)
+{
+	errno = 0;
+	if (fflush(stdout) || ferror(stdout) || fclose(stdout)) {
+		if (status == 0)
+			fprintf(stderr, PROG_NAME ": %s: cannot write the "
+				"output: %s\n", mw_cmd,
+				errno ? strerror(errno) : "write error");
+		return 1;
+	}
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	static char status_name[] = "status";
+	static char *default_argv[] = { status_name, NULL };
+	const struct command *c;
+	int i, ret, status;
+
+	/* A closed stdout must be an error message, not a silent death. */
+	signal(SIGPIPE, SIG_IGN);
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "-d") || !strcmp(argv[i], "--debug")) {
+			mw_nl_set_debug(true);
+		} else if (is_help(argv[i])) {
+			show_usage(stdout);
+			return finish_output(0);
+		} else if (!strcmp(argv[i], "--version")) {
+			printf(PROG_NAME " %s (memwatch protocol %d)\n",
+			       MEMWATCHCTL_VERSION, MEMWATCH_GENL_VERSION);
+			return finish_output(0);
+		} else {
+			fprintf(stderr, PROG_NAME ": unknown option '%s'; see '"
+				PROG_NAME " --help'\n", argv[i]);
+			return 2;
+		}
+	}
+
+	if (i == argc) {
+		argc = 1;
+		argv = default_argv;
+		i = 0;
+	} else if (!strcmp(argv[i], "help")) {
+		if (i + 1 == argc) {
+			show_usage(stdout);
+			return finish_output(0);
+		}
+		c = find_command(argv[i + 1]);
+		if (!c) {
+			fprintf(stderr, "Invalid subcommand: %s\n", argv[i + 1]);
+			show_usage(stderr);
+			return 2;
+		}
+		show_command_usage(stdout, c);
+		return finish_output(0);
+	}
+
+	c = find_command(argv[i]);
+	if (!c) {
+		fprintf(stderr, "Invalid subcommand: %s\n", argv[i]);
+		show_usage(stderr);
+		return 2;
+	}
+	mw_cmd = c->name;
+	argc -= i;
+	argv += i;
+
+	for (i = 1; i < argc; i++) {
+		if (is_help(argv[i])) {
+			show_command_usage(stdout, c);
+			return finish_output(0);
+		}
+	}
+
+	ret = c->handler(argc, argv);
+	mw_nl_close();
+
+	if (ret == CMD_RET_USAGE) {
+		if (!usage_error_reported())
+			fprintf(stderr, PROG_NAME ": %s: wrong arguments; usage: "
+				PROG_NAME " %s %s\n", c->name, c->name,
+				c->args);
+		status = 2;
+	} else if (ret < 0) {
+		report_failure(ret);
+		status = 1;
+	} else {
+		status = 0;
+	}
+	return finish_output(status);
+}

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * memwatchctl: what the command files share. Nothing here knows about
+ * libnl; nl.h is the only way to the kernel.
+ */
+#ifndef MEMWATCHCTL_H
+#define MEMWATCHCTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifndef MEMWATCHCTL_VERSION
+#define MEMWATCHCTL_VERSION "0.1.0"
+#endif
+
+#define PROG_NAME "memwatchctl"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define STRINGIFY_1(x) #x
+#define STRINGIFY(x) STRINGIFY_1(x)
+#define PRINTF_FMT(a, b) __attribute__((format(printf, a, b)))
+
+/*
+ * Handlers return 0, a negative errno (a runtime error: exit status 1, one
+ * line on stderr saying what to do), or CMD_RET_USAGE (the arguments were
+ * wrong: exit status 2). A handler that finds a bad value says what is
+ * wrong with usage_error() and returns its result; otherwise main() prints
+ * the command's synopsis.
+ */
+#define CMD_RET_USAGE 1
+
+struct command {
+	const char *name;
+	int (*handler)(int argc, char **argv);
+	const char *args;
+	const char *help;
+	const char *details;	/* options and notes for "<command> -h" */
+};
+
+/* Lazy-region thresholds of "report"; README and --help state them. */
+#define REPORT_DEFAULT_MIN_SIZE_MIB	32
+#define REPORT_DEFAULT_MIN_SIZE \
+	((uint64_t)REPORT_DEFAULT_MIN_SIZE_MIB << 20)
+#define REPORT_DEFAULT_MAX_TOUCHED_PCT	25
+
+int cmd_status(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
+int cmd_unwatch(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+
+/* util.c: the running command, for messages */
+extern const char *mw_cmd;
+/* the pid the running command is about (0: none), for messages */
+extern uint32_t mw_subject_pid;
+
+int usage_error(const char *fmt, ...) PRINTF_FMT(1, 2);
+bool usage_error_reported(void);
+void report_failure(int err);
+
+bool pid_argument(const char *arg);
+int parse_pid(const char *arg, uint32_t *pid);
+int parse_size(const char *opt, const char *arg, uint64_t *bytes);
+int parse_percent(const char *opt, const char *arg, unsigned int *pct);
+int option_value(int argc, char **argv, int *i, const char *name,
+		 const char **value);
+int unknown_argument(const char *arg);
+
+char *printable(char *dst, size_t size, const char *src);
+
+#define SIZE_BUF 24
+char *format_size(char buf[SIZE_BUF], uint64_t bytes);
+#define DURATION_BUF 32
+char *format_ns(char buf[DURATION_BUF], uint64_t ns);
+bool ratio_at_most(uint64_t part, uint64_t whole, unsigned int pct);
+unsigned int percent_of(uint64_t part, uint64_t whole);
+
+/* json.c: a small streaming writer for the --json forms */
+#define JSON_MAX_DEPTH 16
+
+struct json {
+	FILE *f;
+	int depth;
+	bool has_items[JSON_MAX_DEPTH];
+	bool compact[JSON_MAX_DEPTH];
+	char closer[JSON_MAX_DEPTH];
+};
+
+void json_init(struct json *j, FILE *f);
+void json_open_object(struct json *j, const char *key, bool compact);
+void json_open_array(struct json *j, const char *key, bool compact);
+void json_close(struct json *j);
+void json_string(struct json *j, const char *key, const char *s);
+void json_u64(struct json *j, const char *key, uint64_t v);
+void json_hex(struct json *j, const char *key, uint64_t v);
+void json_bool(struct json *j, const char *key, bool v);
+void json_end(struct json *j);
+
+#endif /* MEMWATCHCTL_H */

@@ -1,0 +1,752 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The only file that talks libnl: socket set-up, the request/receive loop
+ * with extended acks, dump retries, and parsing replies into nl.h's structs.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <linux/netlink.h>
+#include <netlink/netlink.h>
+#include <netlink/attr.h>
+#include <netlink/msg.h>
+#include <netlink/genl/genl.h>
+#include <netlink/genl/ctrl.h>
+
+#include <linux/memwatch.h>
+
+#include "memwatchctl.h"
+#include "nl.h"
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+/*
+ * A dump flagged NLM_F_DUMP_INTR saw the data change under it; it is read
+ * again from the start. Changes are rare next to a dump's duration, so a
+ * few tries are plenty; past them the caller is told to try again.
+ */
+#define DUMP_TRIES 8
+
+static struct nl_sock *sock;
+static struct nl_cb *base_cb;
+static int family = -1;
+static bool debug;
+
+static bool module_missing;
+static char extack_msg[256];
+static char detail_msg[256];
+
+void mw_nl_set_debug(bool on)
+{
+	debug = on;
+}
+
+bool mw_nl_module_missing(void)
+{
+	return module_missing;
+}
+
+const char *mw_nl_extack(void)
+{
+	return extack_msg[0] ? extack_msg : NULL;
+}
+
+const char *mw_nl_detail(void)
+{
+	return detail_msg[0] ? detail_msg : NULL;
+}
+
+static int local_failure(const char *what, int nlerr)
+{
+	snprintf(detail_msg, sizeof(detail_msg), "%s: %s", what,
+		 nl_geterror(nlerr));
+	return -EIO;
+}
+
+void mw_nl_close(void)
+{
+	if (sock)
+		nl_socket_free(sock);
+	sock = NULL;
+	if (base_cb)
+		nl_cb_put(base_cb);
+	base_cb = NULL;
+	family = -1;
+}
+
+/*
+ * libnl's NL_CB_DEBUG handlers print to stdout unless given a stream: send
+ * them to stderr so that --debug never corrupts --json output.
+ */
+static void debug_to_stderr(struct nl_cb *cb)
+{
+	int t;
+
+	for (t = 0; t <= NL_CB_TYPE_MAX; t++)
+		nl_cb_set(cb, t, NL_CB_DEBUG, NULL, stderr);
+	nl_cb_err(cb, NL_CB_DEBUG, NULL, stderr);
+}
+
+static int nl_open(void)
+{
+	int one = 1;
+	int ret;
+
+	if (sock)
+		return 0;
+
+	base_cb = nl_cb_alloc(debug ? NL_CB_DEBUG : NL_CB_DEFAULT);
+	if (!base_cb)
+		return -ENOMEM;
+	if (debug)
+		debug_to_stderr(base_cb);
+
+	sock = nl_socket_alloc_cb(base_cb);
+	if (!sock) {
+		mw_nl_close();
+		return -ENOMEM;
+	}
+
+	ret = genl_connect(sock);
+	if (ret < 0) {
+		mw_nl_close();
+		return local_failure("cannot open a generic netlink socket",
+				     ret);
+	}
+
+	/* Large dumps (many threads per region) need big reads. */
+	nl_socket_enable_msg_peek(sock);
+
+	/*
+	 * libnl has no helper for extended acks. A kernel without them
+	 * leaves the messages out; nothing else changes, so errors are
+	 * ignored. The echoed request in error replies is of no use here.
+	 */
+	setsockopt(nl_socket_get_fd(sock), SOL_NETLINK, NETLINK_EXT_ACK,
+		   &one, sizeof(one));
+	setsockopt(nl_socket_get_fd(sock), SOL_NETLINK, NETLINK_CAP_ACK,
+		   &one, sizeof(one));
+
+	family = genl_ctrl_resolve(sock, MEMWATCH_GENL_NAME);
+	if (family < 0) {
+		mw_nl_close();
+		module_missing = true;
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* Extended-ack TLVs: keep the message, or name a missing attribute. */
+static void save_extack(void *tlvs, int len)
+{
+	struct nlattr *pos;
+	int rem;
+
+	if (len <= 0)
+		return;
+	nla_for_each_attr(pos, tlvs, len, rem) {
+		switch (nla_type(pos)) {
+		case NLMSGERR_ATTR_MSG:
+			nla_strlcpy(extack_msg, pos, sizeof(extack_msg));
+			return;
+		case NLMSGERR_ATTR_MISS_TYPE:
+			if (nla_len(pos) >= (int)sizeof(uint32_t) &&
+			    !extack_msg[0])
+				snprintf(extack_msg, sizeof(extack_msg),
+					 "missing attribute %u",
+					 nla_get_u32(pos));
+			break;
+		}
+	}
+}
+
+struct request {
+	uint8_t cmd;
+	bool dump;
+	int pid_attr;		/* 0: no pid attribute */
+	uint32_t pid;
+	bool send_flags;
+	uint32_t flags;
+	int (*parse)(struct nlmsghdr *nlh, void *arg);
+	void (*reset)(void *arg);	/* before a dump is read again */
+	void *arg;
+};
+
+struct recv_state {
+	const struct request *req;
+	int err;		/* 1 while waiting, then 0 or -errno */
+	int parse_err;
+	bool interrupted;
+};
+
+static int valid_cb(struct nl_msg *msg, void *arg)
+{
+	struct recv_state *st = arg;
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	int ret;
+
+	/* libnl before 3.2.26 does not look at the flag itself. */
+	if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+		st->interrupted = true;
+	if (st->parse_err || !st->req->parse)
+		return NL_SKIP;
+	/* Keep reading after a bad message so the socket stays in step. */
+	ret = st->req->parse(nlh, st->req->arg);
+	if (ret < 0)
+		st->parse_err = ret;
+	return NL_OK;
+}
+
+/* The end of a dump carries the dump's errno and, with it, an extack. */
+static int finish_cb(struct nl_msg *msg, void *arg)
+{
+	struct recv_state *st = arg;
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	int len = nlmsg_datalen(nlh);
+	int error = 0;
+
+	if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+		st->interrupted = true;
+	if (len >= (int)sizeof(error)) {
+		memcpy(&error, nlmsg_data(nlh), sizeof(error));
+		if (nlh->nlmsg_flags & NLM_F_ACK_TLVS)
+			save_extack((char *)nlmsg_data(nlh) + sizeof(error),
+				    len - (int)sizeof(error));
+	}
+	st->err = error < 0 ? error : 0;
+	return NL_STOP;
+}
+
+static int ack_cb(struct nl_msg *msg, void *arg)
+{
+	struct recv_state *st = arg;
+
+	(void)msg;
+	st->err = 0;
+	return NL_STOP;
+}
+
+static int dump_intr_cb(struct nl_msg *msg, void *arg)
+{
+	struct recv_state *st = arg;
+
+	(void)msg;
+	st->interrupted = true;
+	return NL_OK;
+}
+
+static int error_cb(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
+{
+	struct recv_state *st = arg;
+	struct nlmsghdr *nlh = (struct nlmsghdr *)((char *)e - NLMSG_HDRLEN);
+	uint32_t off = NLMSG_HDRLEN + sizeof(*e);
+
+	(void)nla;
+	/* The TLVs follow the echoed request, or only its header if capped. */
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED) &&
+	    e->msg.nlmsg_len > NLMSG_HDRLEN &&
+	    e->msg.nlmsg_len < nlh->nlmsg_len)
+		off += NLMSG_ALIGN(e->msg.nlmsg_len - NLMSG_HDRLEN);
+	if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) && off < nlh->nlmsg_len)
+		save_extack((char *)nlh + off, (int)(nlh->nlmsg_len - off));
+	if (debug && extack_msg[0])
+		fprintf(stderr, "kernel reports: %s\n", extack_msg);
+
+	st->err = e->error < 0 ? e->error : -EPROTO;
+	return NL_STOP;
+}
+
+static int send_request(const struct request *req, struct recv_state *st)
+{
+	struct nl_msg *msg;
+	struct nl_cb *cb;
+	int ret;
+
+	msg = nlmsg_alloc();
+	if (!msg)
+		return -ENOMEM;
+	/* Always ask for an ack: a do without a reply still ends cleanly. */
+	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, family, 0,
+			 NLM_F_ACK | (req->dump ? NLM_F_DUMP : 0), req->cmd,
+			 MEMWATCH_GENL_VERSION) ||
+	    (req->pid_attr && nla_put_u32(msg, req->pid_attr, req->pid) < 0) ||
+	    (req->send_flags &&
+	     nla_put_u32(msg, MEMWATCH_A_WATCH_FLAGS, req->flags) < 0)) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+
+	cb = nl_cb_clone(base_cb);
+	if (!cb) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, valid_cb, st);
+	nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, finish_cb, st);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, ack_cb, st);
+	nl_cb_set(cb, NL_CB_DUMP_INTR, NL_CB_CUSTOM, dump_intr_cb, st);
+	nl_cb_err(cb, NL_CB_CUSTOM, error_cb, st);
+
+	ret = nl_send_auto(sock, msg);
+	nlmsg_free(msg);
+	if (ret < 0) {
+		nl_cb_put(cb);
+		return local_failure("cannot send the request", ret);
+	}
+
+	while (st->err > 0) {
+		ret = nl_recvmsgs(sock, cb);
+		if (ret < 0 && st->err > 0)
+			st->err = local_failure("cannot read the reply", ret);
+	}
+	nl_cb_put(cb);
+	return st->err;
+}
+
+static int run(const struct request *req)
+{
+	struct recv_state st;
+	int tries = 0;
+	int ret;
+
+	ret = nl_open();
+	if (ret)
+		return ret;
+
+	for (;;) {
+		memset(&st, 0, sizeof(st));
+		st.req = req;
+		st.err = 1;
+		extack_msg[0] = '\0';
+		detail_msg[0] = '\0';
+
+		ret = send_request(req, &st);
+		if (ret)
+			return ret;
+		if (st.parse_err)
+			return st.parse_err;
+		if (!st.interrupted || !req->dump)
+			return 0;
+		if (++tries == DUMP_TRIES) {
+			snprintf(detail_msg, sizeof(detail_msg),
+				 "the dump was interrupted by changes %d times",
+				 tries);
+			return -EAGAIN;
+		}
+		if (req->reset)
+			req->reset(req->arg);
+	}
+}
+
+/* Grow an array by one element, zeroed; NULL when out of memory. */
+static void *push(void **arr, size_t *nr, size_t *cap, size_t size)
+{
+	char *p = *arr;
+
+	if (*nr == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 8;
+
+		p = realloc(p, ncap * size);
+		if (!p)
+			return NULL;
+		*arr = p;
+		*cap = ncap;
+	}
+	p += *nr * size;
+	memset(p, 0, size);
+	(*nr)++;
+	return p;
+}
+
+static uint32_t get_u32(struct nlattr **tb, int type)
+{
+	return tb[type] ? nla_get_u32(tb[type]) : 0;
+}
+
+static uint64_t get_u64(struct nlattr **tb, int type)
+{
+	return tb[type] ? nla_get_u64(tb[type]) : 0;
+}
+
+static void get_string(char *dst, size_t size, struct nlattr **tb, int type)
+{
+	dst[0] = '\0';
+	if (tb[type])
+		nla_strlcpy(dst, tb[type], size);
+}
+
+static struct nlattr *attrs_of(struct nlmsghdr *nlh, int *len)
+{
+	struct genlmsghdr *ghdr = nlmsg_data(nlh);
+
+	*len = genlmsg_attrlen(ghdr, 0);
+	return genlmsg_attrdata(ghdr, 0);
+}
+
+/* MEMWATCH_CMD_GET_STATUS */
+
+static struct nla_policy status_policy[MEMWATCH_A_STATUS_MAX + 1] = {
+	[MEMWATCH_A_STATUS_VERSION]		= { .type = NLA_U32 },
+	[MEMWATCH_A_STATUS_MODULE_VERSION]	= { .type = NLA_STRING },
+	[MEMWATCH_A_STATUS_KERNEL]		= { .type = NLA_STRING },
+	[MEMWATCH_A_STATUS_WATCHES]		= { .type = NLA_U32 },
+	[MEMWATCH_A_STATUS_MAX_WATCHES]		= { .type = NLA_U32 },
+	[MEMWATCH_A_STATUS_MAX_REGIONS]		= { .type = NLA_U32 },
+	[MEMWATCH_A_STATUS_MEM_BYTES]		= { .type = NLA_U64 },
+	[MEMWATCH_A_STATUS_REGIONS]		= { .type = NLA_U64 },
+	[MEMWATCH_A_STATUS_PROBE]		= { .type = NLA_NESTED },
+};
+
+static struct nla_policy probe_policy[MEMWATCH_A_PROBE_MAX + 1] = {
+	[MEMWATCH_A_PROBE_SYMBOL]	= { .type = NLA_STRING },
+	[MEMWATCH_A_PROBE_ATTACHED]	= { .type = NLA_U32 },
+	[MEMWATCH_A_PROBE_ERROR]	= { .type = NLA_U32 },
+	[MEMWATCH_A_PROBE_HITS]		= { .type = NLA_U64 },
+	[MEMWATCH_A_PROBE_MISSED]	= { .type = NLA_U64 },
+};
+
+struct status_ctx {
+	struct mw_status *st;
+	size_t cap;
+};
+
+static int parse_probe(struct nlattr *nest, struct mw_probe *p)
+{
+	struct nlattr *tb[MEMWATCH_A_PROBE_MAX + 1];
+
+	if (nla_parse_nested(tb, MEMWATCH_A_PROBE_MAX, nest, probe_policy))
+		return -EPROTO;
+	get_string(p->symbol, sizeof(p->symbol), tb, MEMWATCH_A_PROBE_SYMBOL);
+	p->attached = get_u32(tb, MEMWATCH_A_PROBE_ATTACHED) != 0;
+	p->error = get_u32(tb, MEMWATCH_A_PROBE_ERROR);
+	p->hits = get_u64(tb, MEMWATCH_A_PROBE_HITS);
+	p->missed = get_u64(tb, MEMWATCH_A_PROBE_MISSED);
+	return 0;
+}
+
+static int parse_status(struct nlmsghdr *nlh, void *arg)
+{
+	struct status_ctx *ctx = arg;
+	struct mw_status *st = ctx->st;
+	struct nlattr *tb[MEMWATCH_A_STATUS_MAX + 1];
+	struct nlattr *attrs, *pos;
+	int len, rem, ret;
+
+	if (genlmsg_parse(nlh, 0, tb, MEMWATCH_A_STATUS_MAX, status_policy))
+		return -EPROTO;
+	st->version = get_u32(tb, MEMWATCH_A_STATUS_VERSION);
+	get_string(st->module_version, sizeof(st->module_version), tb,
+		   MEMWATCH_A_STATUS_MODULE_VERSION);
+	get_string(st->kernel, sizeof(st->kernel), tb,
+		   MEMWATCH_A_STATUS_KERNEL);
+	st->watches = get_u32(tb, MEMWATCH_A_STATUS_WATCHES);
+	st->max_watches = get_u32(tb, MEMWATCH_A_STATUS_MAX_WATCHES);
+	st->max_regions = get_u32(tb, MEMWATCH_A_STATUS_MAX_REGIONS);
+	st->mem_bytes = get_u64(tb, MEMWATCH_A_STATUS_MEM_BYTES);
+	st->regions = get_u64(tb, MEMWATCH_A_STATUS_REGIONS);
+
+	/* The probes are a repeated attribute: walk them all. */
+	attrs = attrs_of(nlh, &len);
+	nla_for_each_attr(pos, attrs, len, rem) {
+		struct mw_probe *p;
+
+		if (nla_type(pos) != MEMWATCH_A_STATUS_PROBE)
+			continue;
+		p = push((void **)&st->probes, &st->nr_probes, &ctx->cap,
+			 sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		ret = parse_probe(pos, p);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+void mw_status_free(struct mw_status *st)
+{
+	free(st->probes);
+	st->probes = NULL;
+	st->nr_probes = 0;
+}
+
+int mw_get_status(struct mw_status *st)
+{
+	struct status_ctx ctx = { .st = st };
+	struct request req = {
+		.cmd = MEMWATCH_CMD_GET_STATUS,
+		.parse = parse_status,
+		.arg = &ctx,
+	};
+
+	int ret;
+
+	memset(st, 0, sizeof(*st));
+	ret = run(&req);
+	if (ret)
+		mw_status_free(st);
+	return ret;
+}
+
+/* MEMWATCH_CMD_WATCH, MEMWATCH_CMD_UNWATCH, MEMWATCH_CMD_GET_WATCHES */
+
+static struct nla_policy watch_policy[MEMWATCH_A_WATCH_MAX + 1] = {
+	[MEMWATCH_A_WATCH_PID]			= { .type = NLA_U32 },
+	[MEMWATCH_A_WATCH_FLAGS]		= { .type = NLA_U32 },
+	[MEMWATCH_A_WATCH_COMM]			= { .type = NLA_STRING },
+	[MEMWATCH_A_WATCH_STATE]		= { .type = NLA_U32 },
+	[MEMWATCH_A_WATCH_NS]			= { .type = NLA_U64 },
+	[MEMWATCH_A_WATCH_REGIONS]		= { .type = NLA_U32 },
+	[MEMWATCH_A_WATCH_RESERVED]		= { .type = NLA_U64 },
+	[MEMWATCH_A_WATCH_COMMITTED]		= { .type = NLA_U64 },
+	[MEMWATCH_A_WATCH_TOUCHED]		= { .type = NLA_U64 },
+	[MEMWATCH_A_WATCH_PEAK_TOUCHED]		= { .type = NLA_U64 },
+	[MEMWATCH_A_WATCH_FAULTED]		= { .type = NLA_U64 },
+	[MEMWATCH_A_WATCH_EXECS]		= { .type = NLA_U32 },
+	[MEMWATCH_A_WATCH_DROPPED_REGIONS]	= { .type = NLA_U64 },
+	[MEMWATCH_A_WATCH_DROPPED_EVENTS]	= { .type = NLA_U64 },
+};
+
+static int parse_watch(struct nlmsghdr *nlh, struct mw_watch *w)
+{
+	struct nlattr *tb[MEMWATCH_A_WATCH_MAX + 1];
+
+	if (genlmsg_parse(nlh, 0, tb, MEMWATCH_A_WATCH_MAX, watch_policy))
+		return -EPROTO;
+	w->pid = get_u32(tb, MEMWATCH_A_WATCH_PID);
+	get_string(w->comm, sizeof(w->comm), tb, MEMWATCH_A_WATCH_COMM);
+	w->state = get_u32(tb, MEMWATCH_A_WATCH_STATE);
+	w->flags = get_u32(tb, MEMWATCH_A_WATCH_FLAGS);
+	w->ns = get_u64(tb, MEMWATCH_A_WATCH_NS);
+	w->regions = get_u32(tb, MEMWATCH_A_WATCH_REGIONS);
+	w->reserved = get_u64(tb, MEMWATCH_A_WATCH_RESERVED);
+	w->committed = get_u64(tb, MEMWATCH_A_WATCH_COMMITTED);
+	w->touched = get_u64(tb, MEMWATCH_A_WATCH_TOUCHED);
+	w->peak_touched = get_u64(tb, MEMWATCH_A_WATCH_PEAK_TOUCHED);
+	w->faulted = get_u64(tb, MEMWATCH_A_WATCH_FAULTED);
+	w->execs = get_u32(tb, MEMWATCH_A_WATCH_EXECS);
+	w->dropped_regions = get_u64(tb, MEMWATCH_A_WATCH_DROPPED_REGIONS);
+	w->dropped_events = get_u64(tb, MEMWATCH_A_WATCH_DROPPED_EVENTS);
+	return 0;
+}
+
+static int parse_one_watch(struct nlmsghdr *nlh, void *arg)
+{
+	return parse_watch(nlh, arg);
+}
+
+int mw_watch(uint32_t pid, uint32_t flags, bool send_flags,
+	     struct mw_watch *w)
+{
+	struct request req = {
+		.cmd = MEMWATCH_CMD_WATCH,
+		.pid_attr = MEMWATCH_A_WATCH_PID,
+		.pid = pid,
+		.send_flags = send_flags,
+		.flags = flags,
+		.parse = parse_one_watch,
+		.arg = w,
+	};
+
+	memset(w, 0, sizeof(*w));
+	return run(&req);
+}
+
+int mw_unwatch(uint32_t pid)
+{
+	struct request req = {
+		.cmd = MEMWATCH_CMD_UNWATCH,
+		.pid_attr = MEMWATCH_A_WATCH_PID,
+		.pid = pid,
+	};
+
+	return run(&req);
+}
+
+struct watch_list {
+	struct mw_watch *v;
+	size_t nr, cap;
+};
+
+static int parse_watch_entry(struct nlmsghdr *nlh, void *arg)
+{
+	struct watch_list *l = arg;
+	struct mw_watch *w;
+
+	w = push((void **)&l->v, &l->nr, &l->cap, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	return parse_watch(nlh, w);
+}
+
+static void reset_watches(void *arg)
+{
+	struct watch_list *l = arg;
+
+	l->nr = 0;
+}
+
+int mw_get_watches(uint32_t pid, struct mw_watch **w, size_t *nr)
+{
+	struct watch_list l = { 0 };
+	struct request req = {
+		.cmd = MEMWATCH_CMD_GET_WATCHES,
+		.dump = true,
+		.pid_attr = pid ? MEMWATCH_A_WATCH_PID : 0,
+		.pid = pid,
+		.parse = parse_watch_entry,
+		.reset = reset_watches,
+		.arg = &l,
+	};
+	int ret;
+
+	ret = run(&req);
+	if (ret) {
+		free(l.v);
+		l.v = NULL;
+		l.nr = 0;
+	}
+	*w = l.v;
+	*nr = l.nr;
+	return ret;
+}
+
+/* MEMWATCH_CMD_GET_REGIONS */
+
+static struct nla_policy region_policy[MEMWATCH_A_REGION_MAX + 1] = {
+	[MEMWATCH_A_REGION_PID]			= { .type = NLA_U32 },
+	[MEMWATCH_A_REGION_ID]			= { .type = NLA_U64 },
+	[MEMWATCH_A_REGION_START]		= { .type = NLA_U64 },
+	[MEMWATCH_A_REGION_END]			= { .type = NLA_U64 },
+	[MEMWATCH_A_REGION_KIND]		= { .type = NLA_U32 },
+	[MEMWATCH_A_REGION_FLAGS]		= { .type = NLA_U32 },
+	[MEMWATCH_A_REGION_RESERVED]		= { .type = NLA_U64 },
+	[MEMWATCH_A_REGION_COMMITTED]		= { .type = NLA_U64 },
+	[MEMWATCH_A_REGION_TOUCHED]		= { .type = NLA_U64 },
+	[MEMWATCH_A_REGION_PEAK_TOUCHED]	= { .type = NLA_U64 },
+	[MEMWATCH_A_REGION_FAULTED]		= { .type = NLA_U64 },
+	[MEMWATCH_A_REGION_CREATED_NS]		= { .type = NLA_U64 },
+	[MEMWATCH_A_REGION_CREATOR_TID]		= { .type = NLA_U32 },
+	[MEMWATCH_A_REGION_CREATOR_COMM]	= { .type = NLA_STRING },
+	[MEMWATCH_A_REGION_OTHER_FAULTED]	= { .type = NLA_U64 },
+	[MEMWATCH_A_REGION_THREAD]		= { .type = NLA_NESTED },
+};
+
+static struct nla_policy thread_policy[MEMWATCH_A_THREAD_MAX + 1] = {
+	[MEMWATCH_A_THREAD_TID]		= { .type = NLA_U32 },
+	[MEMWATCH_A_THREAD_COMM]	= { .type = NLA_STRING },
+	[MEMWATCH_A_THREAD_FAULTED]	= { .type = NLA_U64 },
+};
+
+struct region_list {
+	struct mw_region *v;
+	size_t nr, cap;
+};
+
+static int parse_thread(struct nlattr *nest, struct mw_thread *t)
+{
+	struct nlattr *tb[MEMWATCH_A_THREAD_MAX + 1];
+
+	if (nla_parse_nested(tb, MEMWATCH_A_THREAD_MAX, nest, thread_policy))
+		return -EPROTO;
+	t->tid = get_u32(tb, MEMWATCH_A_THREAD_TID);
+	get_string(t->comm, sizeof(t->comm), tb, MEMWATCH_A_THREAD_COMM);
+	t->faulted = get_u64(tb, MEMWATCH_A_THREAD_FAULTED);
+	return 0;
+}
+
+static int parse_region(struct nlmsghdr *nlh, void *arg)
+{
+	struct region_list *l = arg;
+	struct nlattr *tb[MEMWATCH_A_REGION_MAX + 1];
+	struct nlattr *attrs, *pos;
+	struct mw_region *r;
+	size_t cap = 0;
+	int len, rem, ret;
+
+	if (genlmsg_parse(nlh, 0, tb, MEMWATCH_A_REGION_MAX, region_policy))
+		return -EPROTO;
+	r = push((void **)&l->v, &l->nr, &l->cap, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->id = get_u64(tb, MEMWATCH_A_REGION_ID);
+	r->start = get_u64(tb, MEMWATCH_A_REGION_START);
+	r->end = get_u64(tb, MEMWATCH_A_REGION_END);
+	r->kind = get_u32(tb, MEMWATCH_A_REGION_KIND);
+	r->flags = get_u32(tb, MEMWATCH_A_REGION_FLAGS);
+	r->reserved = get_u64(tb, MEMWATCH_A_REGION_RESERVED);
+	r->committed = get_u64(tb, MEMWATCH_A_REGION_COMMITTED);
+	r->touched = get_u64(tb, MEMWATCH_A_REGION_TOUCHED);
+	r->peak_touched = get_u64(tb, MEMWATCH_A_REGION_PEAK_TOUCHED);
+	r->faulted = get_u64(tb, MEMWATCH_A_REGION_FAULTED);
+	r->created_ns = get_u64(tb, MEMWATCH_A_REGION_CREATED_NS);
+	r->creator_tid = get_u32(tb, MEMWATCH_A_REGION_CREATOR_TID);
+	get_string(r->creator_comm, sizeof(r->creator_comm), tb,
+		   MEMWATCH_A_REGION_CREATOR_COMM);
+	r->other_faulted = get_u64(tb, MEMWATCH_A_REGION_OTHER_FAULTED);
+
+	attrs = attrs_of(nlh, &len);
+	nla_for_each_attr(pos, attrs, len, rem) {
+		struct mw_thread *t;
+
+		if (nla_type(pos) != MEMWATCH_A_REGION_THREAD)
+			continue;
+		t = push((void **)&r->threads, &r->nr_threads, &cap,
+			 sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		ret = parse_thread(pos, t);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+void mw_regions_free(struct mw_region *r, size_t nr)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++)
+		free(r[i].threads);
+	free(r);
+}
+
+static void reset_regions(void *arg)
+{
+	struct region_list *l = arg;
+	size_t i;
+
+	for (i = 0; i < l->nr; i++)
+		free(l->v[i].threads);
+	l->nr = 0;
+}
+
+int mw_get_regions(uint32_t pid, struct mw_region **r, size_t *nr)
+{
+	struct region_list l = { 0 };
+	struct request req = {
+		.cmd = MEMWATCH_CMD_GET_REGIONS,
+		.dump = true,
+		.pid_attr = MEMWATCH_A_REGION_PID,
+		.pid = pid,
+		.parse = parse_region,
+		.reset = reset_regions,
+		.arg = &l,
+	};
+	int ret;
+
+	ret = run(&req);
+	if (ret) {
+		mw_regions_free(l.v, l.nr);
+		l.v = NULL;
+		l.nr = 0;
+	}
+	*r = l.v;
+	*nr = l.nr;
+	return ret;
+}

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The memwatch generic netlink family, as plain C: nl.c sends the requests
+ * include/uapi/linux/memwatch.h describes and parses the replies into the
+ * structs below, so that no command file sees libnl. Attributes a reply
+ * lacks read as 0 or "".
+ *
+ * Every function returns 0 or a negative errno: the kernel's, or -EIO for a
+ * local netlink failure (mw_nl_detail() says which), -EPROTO for a reply
+ * that does not parse, -EAGAIN for a dump that kept being interrupted.
+ * The socket is opened on first use; if the family does not resolve, the
+ * call fails with -ENOENT and mw_nl_module_missing() is true.
+ */
+#ifndef MEMWATCHCTL_NL_H
+#define MEMWATCHCTL_NL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MW_NAME_LEN 64
+
+struct mw_probe {
+	char symbol[MW_NAME_LEN * 2];
+	bool attached;
+	uint32_t error;		/* errno of a failed attach */
+	uint64_t hits;
+	uint64_t missed;
+};
+
+struct mw_status {
+	uint32_t version;
+	char module_version[MW_NAME_LEN];
+	char kernel[MW_NAME_LEN * 2];
+	uint32_t watches;
+	uint32_t max_watches;
+	uint32_t max_regions;
+	uint64_t mem_bytes;
+	uint64_t regions;
+	struct mw_probe *probes;
+	size_t nr_probes;
+};
+
+struct mw_watch {
+	uint32_t pid;
+	char comm[MW_NAME_LEN];
+	uint32_t state;		/* enum memwatch_watch_state */
+	uint32_t flags;		/* MEMWATCH_WATCH_F_* */
+	uint64_t ns;
+	uint32_t regions;
+	uint64_t reserved;
+	uint64_t committed;
+	uint64_t touched;
+	uint64_t peak_touched;
+	uint64_t faulted;
+	uint32_t execs;
+	uint64_t dropped_regions;
+	uint64_t dropped_events;
+};
+
+struct mw_thread {
+	uint32_t tid;
+	char comm[MW_NAME_LEN];
+	uint64_t faulted;
+};
+
+struct mw_region {
+	uint64_t id;
+	uint64_t start;
+	uint64_t end;
+	uint32_t kind;		/* enum memwatch_region_kind */
+	uint32_t flags;		/* MEMWATCH_REGION_F_* */
+	uint64_t reserved;
+	uint64_t committed;
+	uint64_t touched;
+	uint64_t peak_touched;
+	uint64_t faulted;
+	uint64_t created_ns;
+	uint32_t creator_tid;
+	char creator_comm[MW_NAME_LEN];
+	uint64_t other_faulted;
+	struct mw_thread *threads;	/* most faulted first */
+	size_t nr_threads;
+};
+
+void mw_nl_set_debug(bool on);
+void mw_nl_close(void);
+
+/* What the last failure was, for the message the user sees. */
+bool mw_nl_module_missing(void);
+const char *mw_nl_extack(void);	/* the kernel's message, or NULL */
+const char *mw_nl_detail(void);	/* a local failure, or NULL */
+
+int mw_get_status(struct mw_status *st);
+void mw_status_free(struct mw_status *st);
+
+int mw_watch(uint32_t pid, uint32_t flags, bool send_flags,
+	     struct mw_watch *w);
+int mw_unwatch(uint32_t pid);
+
+/* pid 0 lists every watch. Free *w with free(). */
+int mw_get_watches(uint32_t pid, struct mw_watch **w, size_t *nr);
+
+int mw_get_regions(uint32_t pid, struct mw_region **r, size_t *nr);
+void mw_regions_free(struct mw_region *r, size_t nr);
+
+#endif /* MEMWATCHCTL_NL_H */

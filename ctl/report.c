@@ -1,0 +1,415 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * report: the regions of one watched process (MEMWATCH_CMD_GET_WATCHES for
+ * the watch, MEMWATCH_CMD_GET_REGIONS for its regions), with the lazy ones
+ * marked. --json prints the object the project's contract defines; the
+ * table is for people.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/memwatch.h>
+
+#include "memwatchctl.h"
+#include "nl.h"
+
+/* Threads listed under a region with --threads; the rest are summed. */
+#define TOP_THREADS 5
+
+struct report {
+	uint32_t pid;
+	bool json;
+	bool threads;
+	uint64_t min_size;
+	unsigned int max_pct;
+
+	struct mw_watch watch;
+	struct mw_region *regions;
+	size_t nr;
+	bool *lazy;
+
+	/* sums over the regions; peak is the watch's own */
+	size_t nr_lazy;
+	uint64_t reserved;
+	uint64_t committed;
+	uint64_t touched;
+	uint64_t faulted;
+};
+
+static const char *kind_name(uint32_t kind)
+{
+	switch (kind) {
+	case MEMWATCH_REGION_KIND_MMAP:
+		return "mmap";
+	case MEMWATCH_REGION_KIND_HEAP:
+		return "heap";
+	case MEMWATCH_REGION_KIND_STACK:
+		return "stack";
+	case MEMWATCH_REGION_KIND_MREMAP:
+		return "mremap";
+	case MEMWATCH_REGION_KIND_PREEXISTING:
+		return "preexisting";
+	default:
+		return "unknown";
+	}
+}
+
+static const struct {
+	uint32_t flag;
+	const char *name;
+} region_flags[] = {
+	{ MEMWATCH_REGION_F_PRIVATE, "private" },
+	{ MEMWATCH_REGION_F_SHARED, "shared" },
+	{ MEMWATCH_REGION_F_NORESERVE, "noreserve" },
+	{ MEMWATCH_REGION_F_STACK, "stack" },
+	{ MEMWATCH_REGION_F_FIXED, "fixed" },
+	{ MEMWATCH_REGION_F_HUGETLB, "hugetlb" },
+	{ MEMWATCH_REGION_F_INCOMPLETE, "incomplete" },
+};
+
+static const char *state_name(uint32_t state)
+{
+	return state == MEMWATCH_WATCH_STATE_EXITED ? "exited" : "live";
+}
+
+/* The rule the README states: large, and little of it touched. */
+static bool region_is_lazy(const struct report *rep, const struct mw_region *r)
+{
+	return r->reserved >= rep->min_size &&
+	       ratio_at_most(r->touched, r->reserved, rep->max_pct);
+}
+
+static void print_json(const struct report *rep)
+{
+	const struct mw_watch *w = &rep->watch;
+	struct json j;
+	size_t i, k;
+
+	json_init(&j, stdout);
+	json_open_object(&j, NULL, false);
+	json_u64(&j, "pid", rep->pid);
+	json_string(&j, "comm", w->comm);
+	json_u64(&j, "watch_ns", w->ns);
+	json_string(&j, "state", state_name(w->state));
+	json_u64(&j, "lazy_min_size_bytes", rep->min_size);
+	json_u64(&j, "lazy_max_touched_pct", rep->max_pct);
+
+	json_open_object(&j, "totals", false);
+	json_u64(&j, "regions", rep->nr);
+	json_u64(&j, "lazy_regions", rep->nr_lazy);
+	json_u64(&j, "reserved_bytes", rep->reserved);
+	json_u64(&j, "committed_bytes", rep->committed);
+	json_u64(&j, "touched_bytes", rep->touched);
+	json_u64(&j, "peak_touched_bytes", w->peak_touched);
+	json_u64(&j, "faulted_bytes", rep->faulted);
+	json_u64(&j, "dropped_regions", w->dropped_regions);
+	json_close(&j);
+
+	json_open_array(&j, "regions", false);
+	for (i = 0; i < rep->nr; i++) {
+		const struct mw_region *r = &rep->regions[i];
+
+		json_open_object(&j, NULL, false);
+		json_u64(&j, "id", r->id);
+		json_hex(&j, "start", r->start);
+		json_hex(&j, "end", r->end);
+		json_string(&j, "kind", kind_name(r->kind));
+		json_open_array(&j, "flags", true);
+		for (k = 0; k < ARRAY_SIZE(region_flags); k++)
+			if (r->flags & region_flags[k].flag)
+				json_string(&j, NULL, region_flags[k].name);
+		json_close(&j);
+		json_u64(&j, "reserved_bytes", r->reserved);
+		json_u64(&j, "committed_bytes", r->committed);
+		json_u64(&j, "touched_bytes", r->touched);
+		json_u64(&j, "peak_touched_bytes", r->peak_touched);
+		json_u64(&j, "faulted_bytes", r->faulted);
+		json_u64(&j, "created_ns", r->created_ns);
+		json_u64(&j, "creator_tid", r->creator_tid);
+		json_string(&j, "creator_comm", r->creator_comm);
+		json_open_array(&j, "threads", false);
+		for (k = 0; k < r->nr_threads; k++) {
+			json_open_object(&j, NULL, true);
+			json_u64(&j, "tid", r->threads[k].tid);
+			json_string(&j, "comm", r->threads[k].comm);
+			json_u64(&j, "faulted_bytes", r->threads[k].faulted);
+			json_close(&j);
+		}
+		json_close(&j);
+		json_u64(&j, "other_threads_faulted_bytes", r->other_faulted);
+		json_bool(&j, "lazy", rep->lazy[i]);
+		json_close(&j);
+	}
+	json_end(&j);
+}
+
+/* Largest touched first; then largest reserved; then by address. */
+static const struct report *sort_rep;
+
+static int cmp_touched(const void *a, const void *b)
+{
+	const struct mw_region *ra = &sort_rep->regions[*(const size_t *)a];
+	const struct mw_region *rb = &sort_rep->regions[*(const size_t *)b];
+
+	if (ra->touched != rb->touched)
+		return ra->touched > rb->touched ? -1 : 1;
+	if (ra->reserved != rb->reserved)
+		return ra->reserved > rb->reserved ? -1 : 1;
+	if (ra->start != rb->start)
+		return ra->start < rb->start ? -1 : 1;
+	return 0;
+}
+
+static int cmp_thread(const void *a, const void *b)
+{
+	const struct mw_thread *ta = a, *tb = b;
+
+	if (ta->faulted != tb->faulted)
+		return ta->faulted > tb->faulted ? -1 : 1;
+	return ta->tid < tb->tid ? -1 : ta->tid > tb->tid;
+}
+
+static void flags_string(char *buf, size_t size, uint32_t flags)
+{
+	size_t k, len = 0;
+
+	buf[0] = '\0';
+	for (k = 0; k < ARRAY_SIZE(region_flags); k++) {
+		if (!(flags & region_flags[k].flag))
+			continue;
+		len += snprintf(buf + len, len < size ? size - len : 0, "%s%s",
+				len ? "," : "", region_flags[k].name);
+	}
+	if (!len)
+		snprintf(buf, size, "-");
+}
+
+static void creator_string(char *buf, size_t size, const struct mw_region *r)
+{
+	char comm[MW_NAME_LEN];
+
+	if (r->creator_tid)
+		snprintf(buf, size, "%u %s", r->creator_tid,
+			 printable(comm, sizeof(comm), r->creator_comm));
+	else
+		snprintf(buf, size, "-");
+}
+
+static void print_threads(const struct mw_region *r, int indent)
+{
+	char size[SIZE_BUF], comm[MW_NAME_LEN];
+	struct mw_thread *t;
+	uint64_t rest = r->other_faulted;
+	size_t k, shown, nrest = 0;
+
+	if (!r->nr_threads && !rest)
+		return;
+	t = malloc(r->nr_threads * sizeof(*t) + 1);
+	if (!t)
+		return;
+	memcpy(t, r->threads, r->nr_threads * sizeof(*t));
+	qsort(t, r->nr_threads, sizeof(*t), cmp_thread);
+
+	shown = r->nr_threads < TOP_THREADS ? r->nr_threads : TOP_THREADS;
+	for (k = 0; k < shown; k++)
+		printf("%*sthread %-7u %-16s faulted %9s\n", indent, "",
+		       t[k].tid, printable(comm, sizeof(comm), t[k].comm),
+		       format_size(size, t[k].faulted));
+	for (; k < r->nr_threads; k++, nrest++)
+		rest += t[k].faulted;
+	if (nrest || r->other_faulted)
+		printf("%*s%-31s faulted %9s\n", indent, "", "other threads",
+		       format_size(size, rest));
+	free(t);
+}
+
+static int print_table(const struct report *rep)
+{
+	char res[SIZE_BUF], com[SIZE_BUF], tou[SIZE_BUF], peak[SIZE_BUF];
+	char fau[SIZE_BUF], when[DURATION_BUF], created[DURATION_BUF + 1];
+	char range[48], flags[96], creator[MW_NAME_LEN + 16], comm[MW_NAME_LEN];
+	const struct mw_watch *w = &rep->watch;
+	int range_w = (int)strlen("REGION"), creator_w = (int)strlen("CREATOR");
+	size_t *order, i, incomplete = 0;
+
+	order = malloc(rep->nr * sizeof(*order) + 1);
+	if (!order)
+		return -ENOMEM;
+	for (i = 0; i < rep->nr; i++) {
+		const struct mw_region *r = &rep->regions[i];
+		int n;
+
+		order[i] = i;
+		n = snprintf(range, sizeof(range), "0x%" PRIx64 "-0x%" PRIx64,
+			     r->start, r->end);
+		if (n > range_w)
+			range_w = n;
+		creator_string(creator, sizeof(creator), r);
+		if ((int)strlen(creator) > creator_w)
+			creator_w = (int)strlen(creator);
+		if (r->flags & MEMWATCH_REGION_F_INCOMPLETE)
+			incomplete++;
+	}
+	sort_rep = rep;
+	qsort(order, rep->nr, sizeof(*order), cmp_touched);
+
+	printf("pid %u (%s), %s, watched for %s\n", rep->pid,
+	       printable(comm, sizeof(comm), w->comm),
+	       state_name(w->state), format_ns(when, w->ns));
+	printf("lazy: at least %s reserved and at most %u%% of it touched\n\n",
+	       format_size(res, rep->min_size), rep->max_pct);
+
+	printf("%-*s  %-11s %9s %9s %9s %6s %9s %9s %4s  %11s  %-*s  %s\n",
+	       range_w, "REGION", "KIND", "RESERVED", "COMMITTED", "TOUCHED",
+	       "TOUCH%", "PEAK", "FAULTED", "LAZY", "CREATED", creator_w,
+	       "CREATOR", "FLAGS");
+	for (i = 0; i < rep->nr; i++) {
+		const struct mw_region *r = &rep->regions[order[i]];
+
+		snprintf(range, sizeof(range), "0x%" PRIx64 "-0x%" PRIx64,
+			 r->start, r->end);
+		creator_string(creator, sizeof(creator), r);
+		flags_string(flags, sizeof(flags), r->flags);
+		/* preexisting regions have no creation time */
+		if (r->kind == MEMWATCH_REGION_KIND_PREEXISTING)
+			snprintf(created, sizeof(created), "-");
+		else
+			snprintf(created, sizeof(created), "+%s",
+				 format_ns(when, r->created_ns));
+
+		printf("%-*s  %-11s %9s %9s %9s %5u%% %9s %9s %4s  %11s  %-*s  %s\n",
+		       range_w, range, kind_name(r->kind),
+		       format_size(res, r->reserved),
+		       format_size(com, r->committed),
+		       format_size(tou, r->touched),
+		       percent_of(r->touched, r->reserved),
+		       format_size(peak, r->peak_touched),
+		       format_size(fau, r->faulted),
+		       rep->lazy[order[i]] ? "yes" : "no", created, creator_w,
+		       creator, flags);
+		if (rep->threads)
+			print_threads(r, range_w + 4);
+	}
+	free(order);
+
+	printf("\ntotal: %zu regions, %zu lazy; reserved %s, committed %s, "
+	       "touched %s (peak %s), faulted %s\n",
+	       rep->nr, rep->nr_lazy, format_size(res, rep->reserved),
+	       format_size(com, rep->committed),
+	       format_size(tou, rep->touched),
+	       format_size(peak, w->peak_touched),
+	       format_size(fau, rep->faulted));
+	if (w->dropped_regions)
+		printf("warning: %" PRIu64 " mappings were not tracked "
+		       "(max_regions reached or memory short): the totals "
+		       "miss them\n", w->dropped_regions);
+	if (incomplete)
+		printf("warning: %zu regions lost an event (flag incomplete): "
+		       "their figures may be short\n", incomplete);
+	return 0;
+}
+
+static int parse_args(struct report *rep, int argc, char **argv)
+{
+	bool have_pid = false;
+	const char *val;
+	int i, ret;
+
+	rep->min_size = REPORT_DEFAULT_MIN_SIZE;
+	rep->max_pct = REPORT_DEFAULT_MAX_TOUCHED_PCT;
+
+	for (i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+
+		if (!strcmp(arg, "--json")) {
+			rep->json = true;
+		} else if (!strcmp(arg, "--threads")) {
+			rep->threads = true;
+		} else if ((ret = option_value(argc, argv, &i, "--min-size",
+					       &val))) {
+			if (ret < 0)
+				return CMD_RET_USAGE;
+			ret = parse_size("--min-size", val, &rep->min_size);
+			if (ret)
+				return ret;
+		} else if ((ret = option_value(argc, argv, &i,
+					       "--max-touched-pct", &val))) {
+			if (ret < 0)
+				return CMD_RET_USAGE;
+			ret = parse_percent("--max-touched-pct", val,
+					    &rep->max_pct);
+			if (ret)
+				return ret;
+		} else if (!have_pid && pid_argument(arg)) {
+			ret = parse_pid(arg, &rep->pid);
+			if (ret)
+				return ret;
+			have_pid = true;
+		} else {
+			return unknown_argument(arg);
+		}
+	}
+	if (!have_pid)
+		return usage_error("missing PID; usage: " PROG_NAME
+				   " report PID [--json] [--min-size SIZE] "
+				   "[--max-touched-pct N] [--threads]");
+	return 0;
+}
+
+int cmd_report(int argc, char **argv)
+{
+	struct report rep = { 0 };
+	struct mw_watch *watches;
+	size_t nr_watches, i;
+	int ret;
+
+	ret = parse_args(&rep, argc, argv);
+	if (ret)
+		return ret;
+
+	ret = mw_get_watches(rep.pid, &watches, &nr_watches);
+	if (ret)
+		return ret;
+	if (!nr_watches)
+		return -ENOENT;
+	/* The module filters by pid; an exited watch reports pid 0. */
+	rep.watch = watches[0];
+	for (i = 0; i < nr_watches; i++) {
+		if (watches[i].pid == rep.pid) {
+			rep.watch = watches[i];
+			break;
+		}
+	}
+	free(watches);
+
+	ret = mw_get_regions(rep.pid, &rep.regions, &rep.nr);
+	if (ret)
+		return ret;
+
+	rep.lazy = calloc(rep.nr + 1, sizeof(*rep.lazy));
+	if (!rep.lazy) {
+		mw_regions_free(rep.regions, rep.nr);
+		return -ENOMEM;
+	}
+	for (i = 0; i < rep.nr; i++) {
+		const struct mw_region *r = &rep.regions[i];
+
+		rep.lazy[i] = region_is_lazy(&rep, r);
+		rep.nr_lazy += rep.lazy[i];
+		rep.reserved += r->reserved;
+		rep.committed += r->committed;
+		rep.touched += r->touched;
+		rep.faulted += r->faulted;
+	}
+
+	if (rep.json)
+		print_json(&rep);
+	else
+		ret = print_table(&rep);
+
+	free(rep.lazy);
+	mw_regions_free(rep.regions, rep.nr);
+	return ret;
+}
