@@ -374,10 +374,14 @@ int cmd_report(int argc, char **argv)
 		return ret;
 	if (!nr_watches)
 		return -ENOENT;
-	/* The module filters by pid; an exited watch reports pid 0. */
+	/*
+	 * The module filters by pid, but an exited watch can share its pid
+	 * with a live one (pid reuse): the live one is the one whose regions
+	 * GET_REGIONS returns.
+	 */
 	rep.watch = watches[0];
 	for (i = 0; i < nr_watches; i++) {
-		if (watches[i].pid == rep.pid) {
+		if (watches[i].state == MEMWATCH_WATCH_STATE_LIVE) {
 			rep.watch = watches[i];
 			break;
 		}
