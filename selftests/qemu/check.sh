@@ -10,7 +10,7 @@
 # Counted: lines of the guest script's stdout that start with "ok " (passed,
 # "# SKIP" included) or "not ok " (failed), and "Bail out!" (failed); nested
 # "# ok" lines are not. A guest that hangs (killed after $MEMWATCH_TIMEOUT
-# seconds, default 240) or ends without an exit status counts as one more
+# seconds, default 200) or ends without an exit status counts as one more
 # failure. The output of a failed test (the lines since the previous result)
 # is printed above it; MEMWATCH_VERBOSE=1 prints every line.
 #
@@ -62,7 +62,7 @@ for kver in "$@"; do
 		fi
 	done
 	echo "+ selftests/qemu/run-vm.sh -c $out/console.log -r $out/results.log $kver selftests/qemu/guest-check.sh"
-	selftests/qemu/run-vm.sh -t "${MEMWATCH_TIMEOUT:-240}" -l 7 "${extra[@]}" \
+	selftests/qemu/run-vm.sh -t "${MEMWATCH_TIMEOUT:-200}" -l 7 "${extra[@]}" \
 		-c "$out/console.log" -r "$out/results.log" \
 		"$kver" selftests/qemu/guest-check.sh 2>"$out/run-vm.log" &
 	vm_pid=$!
@@ -126,7 +126,7 @@ for kver in "$@"; do
 	reason=
 	case $rc in
 	0) [ "$ktests" = 0 ] && reason="no test results" ;;
-	124) reason="guest hung: killed after ${MEMWATCH_TIMEOUT:-240}s" ;;
+	124) reason="guest hung: killed after ${MEMWATCH_TIMEOUT:-200}s" ;;
 	125) reason="guest ended without an exit status (panic or set-up failure)" ;;
 	4) reason="kernel $kver is not in the cache (run make setup)" ;;
 	*) reason="guest script failed with status $rc" ;;
@@ -135,8 +135,18 @@ for kver in "$@"; do
 		failed=$((failed + 1))
 		kfail=1
 		echo "[$kver] not ok - $reason"
-		echo "[$kver] # last lines of $out/console.log:"
-		tr -d '\r' <"$out/console.log" | tail -n 40 | sed "s/^/[$kver] # /"
+		# The first kernel error report, else the end of the console.
+		bad=$(tr -d '\r' <"$out/console.log" |
+			grep -n -m 1 -E 'BUG:|WARNING:|Oops|general protection|Kernel panic' |
+			cut -d: -f1)
+		if [ -n "$bad" ]; then
+			echo "[$kver] # $out/console.log from line $bad:"
+			tr -d '\r' <"$out/console.log" | sed -n "$bad,$((bad + 60))p" |
+				sed "s/^/[$kver] # /"
+		else
+			echo "[$kver] # last lines of $out/console.log:"
+			tr -d '\r' <"$out/console.log" | tail -n 40 | sed "s/^/[$kver] # /"
+		fi
 		sed "s/^/[$kver] # /" "$out/run-vm.log"
 	fi
 	[ "$kfail" = 0 ] || failed_logs+=("$out/console.log" "$out/results.log")

@@ -215,10 +215,13 @@ tcg) accel_opts=(-accel tcg -cpu max) ;;
 *) echo "run-vm: MEMWATCH_ACCEL must be kvm or tcg" >&2; exit 2 ;;
 esac
 
-# No panic_on_warn: a WARN would end the run before the selftests and the
-# dmesg check could report which test caused it. guest-check.sh fails the run
-# on any WARNING/BUG/Oops in dmesg and on unexpected taint instead.
-append="console=ttyS0 quiet panic=-1 printk.devkmsg=on"
+# oops=panic: after an oops the kernel may hold locks forever; ending the
+# run at once (panic=-1 and -no-reboot stop qemu) beats waiting for the
+# timeout, and the console log has the oops. No panic_on_warn: a WARN would
+# end the run before the selftests and the dmesg check could report which
+# test caused it; guest-check.sh fails the run on any WARNING/BUG/Oops in
+# dmesg and on unexpected taint instead.
+append="console=ttyS0 quiet panic=-1 oops=panic printk.devkmsg=on"
 
 result_file=${results:-$tmp/results}
 : >"$result_file"
