@@ -1872,7 +1872,7 @@ static void exit_kid(void *arg)
 	_exit(0);
 }
 
-TEST_F(memwatch_track, exit_while_watched_keeps_final_data_until_unwatched)
+TEST_F(memwatch_track, exit_while_watched_keeps_final_data_until_read)
 {
 	const struct mw_region *r;
 	struct mw_watch w, w2;
@@ -1906,7 +1906,28 @@ TEST_F(memwatch_track, exit_while_watched_keeps_final_data_until_unwatched)
 	check_created_by(_metadata, r, k->pid, "mw-exit");
 	mw_regions_free(&rs);
 
-	/* UNWATCH discards the final data. */
+	/* Read once: the final data is gone, as the header says. */
+	EXPECT_EQ(-ENOENT, mw_get_regions(&self->nl, k->pid, &rs));
+	mw_regions_free(&rs);
+	EXPECT_EQ(-ENOENT, mw_unwatch(&self->nl, k->pid));
+}
+
+TEST_F(memwatch_track, unwatch_discards_an_exited_watch_unread)
+{
+	struct mw_regions rs;
+	struct mw_report rep;
+	struct mw_watch w;
+	struct kid *k;
+	char c = 'x';
+
+	k = kid_start(_metadata, self, exit_kid, NULL, 0);
+	watch(_metadata, self, k->pid);
+	kid_step(_metadata, k, 'm', &rep);
+	ASSERT_EQ(0, write_full(k->cmd, &c, 1));
+	ASSERT_EQ(0, mw_wait_exited(k->pid, 10000));
+	get_watch(_metadata, self, k->pid, &w);
+	EXPECT_EQ(MEMWATCH_WATCH_STATE_EXITED, w.state);
+
 	EXPECT_EQ(0, mw_unwatch(&self->nl, k->pid)) {
 		TH_LOG("UNWATCH of an exited watch: %s", self->nl.msg);
 	}
