@@ -12,7 +12,9 @@
  *
  *    EPERM       the caller has neither CAP_SYS_ADMIN nor CAP_PERFMON, or it
  *                may not read the target's memory map (the rule below)
- *    EINVAL      a required attribute is missing or malformed
+ *    EINVAL      a required attribute is missing or malformed, or WATCH
+ *                named a process without a user address space (a kernel
+ *                thread)
  *    EOPNOTSUPP  a flags attribute has a bit this module does not know
  *    ESRCH       no process has that pid in the caller's pid namespace
  *    ENOENT      the pid is not watched
@@ -51,6 +53,8 @@
  *    MEMWATCH_A_STATUS_MEM_BYTES: NLA_U64, memory the module holds for
  *                                 watches, regions and attribution
  *    MEMWATCH_A_STATUS_REGIONS: NLA_U64, regions held over all watches
+ *    MEMWATCH_A_STATUS_MAX_THREADS_PER_REGION: NLA_U32, module parameter
+ *                                 max_threads_per_region
  *    MEMWATCH_A_STATUS_PROBE: NLA_NESTED, repeated, one per probe:
  *        MEMWATCH_A_PROBE_SYMBOL: NLA_NUL_STRING, kernel function or
  *                                 tracepoint
@@ -68,11 +72,24 @@
  * (the heap and the main stack get their own kinds). Takes:
  *
  *    MEMWATCH_A_WATCH_PID: NLA_U32, required
- *    MEMWATCH_A_WATCH_FLAGS: NLA_U32, optional, MEMWATCH_WATCH_F_*
+ *    MEMWATCH_A_WATCH_FLAGS: NLA_U32, optional, MEMWATCH_WATCH_F_*:
+ *        MEMWATCH_WATCH_F_EXISTING_OK: a watch that exists already is not
+ *            an error; the reply describes it
+ *        MEMWATCH_WATCH_F_FOLLOW_FORKS: every child process the watched
+ *            process creates from now on (fork, vfork, clone without
+ *            CLONE_THREAD), and theirs, is watched too, with the same flags,
+ *            from its creation; a MEMWATCH_EVENT_FORK event names it. A
+ *            child that shares its parent's address space (vfork) is
+ *            tracked from its exec on. A child's inherited mappings are
+ *            regions of kind MEMWATCH_REGION_KIND_PREEXISTING. A child that
+ *            would exceed max_watches is not watched and the parent's
+ *            MEMWATCH_A_WATCH_DROPPED_EVENTS counts it.
  *
  * Replies with the watch as MEMWATCH_CMD_GET_WATCHES describes it.
  * EEXIST if it is watched (unless MEMWATCH_WATCH_F_EXISTING_OK), ENOSPC past
- * max_watches, EINVAL for a process without an address space.
+ * max_watches, EINVAL for a kernel thread. Limits are module parameters:
+ * max_watches (live and exited), max_regions (per process), max_exited,
+ * max_threads_per_region.
  *
  * MEMWATCH_CMD_UNWATCH (do)
  * -------------------------
@@ -83,7 +100,12 @@
  * MEMWATCH_CMD_GET_WATCHES (dump)
  * -------------------------------
  *
- * One message per watch; optional MEMWATCH_A_WATCH_PID: NLA_U32 selects one.
+ * One message per watch the caller may read; optional MEMWATCH_A_WATCH_PID:
+ * NLA_U32 selects that pid's watches (none is not an error: the dump is
+ * empty). A pid can have a live watch and, after its pid was reused or the
+ * process exec'd into a new watch, exited ones; commands that name a pid act
+ * on its live watch if it has one, else on its most recent exited one.
+ * Dumps set NLM_F_DUMP_INTR when watches came or went while they ran.
  * Each message:
  *
  *    MEMWATCH_A_WATCH_PID: NLA_U32, in the caller's pid namespace (0 once
@@ -128,7 +150,14 @@
  *    MEMWATCH_A_REGION_CREATOR_TID: NLA_U32, 0 if unknown
  *    MEMWATCH_A_REGION_CREATOR_COMM: NLA_NUL_STRING, "" if unknown
  *    MEMWATCH_A_REGION_OTHER_FAULTED: NLA_U64, faulted bytes of threads
- *                                     beyond max_threads_per_region
+ *                                     beyond max_threads_per_region, or
+ *                                     that came when memwatch had no room
+ *                                     to attribute them
+ *    MEMWATCH_A_REGION_EXTENT: NLA_NESTED, repeated, lowest first: the
+ *                              address ranges the region owns (a munmap in
+ *                              its middle leaves two):
+ *        MEMWATCH_A_EXTENT_START: NLA_U64
+ *        MEMWATCH_A_EXTENT_END: NLA_U64, one past the last byte
  *    MEMWATCH_A_REGION_THREAD: NLA_NESTED, repeated, most faulted first:
  *        MEMWATCH_A_THREAD_TID: NLA_U32
  *        MEMWATCH_A_THREAD_COMM: NLA_NUL_STRING, name at its first fault
@@ -154,6 +183,12 @@
  *    MEMWATCH_A_EVENT_NS: NLA_U64, since the watch started
  *    MEMWATCH_A_EVENT_REGION_ID, _START, _END: NLA_U64, region events only
  *    MEMWATCH_A_EVENT_REGION_KIND, _FLAGS: NLA_U32, region events only
+ *    MEMWATCH_A_EVENT_PPID: NLA_U32, fork events only: the parent
+ *
+ * MEMWATCH_EVENT_REGION_NEW and _GONE describe a region; _EXEC says the
+ * process exec'd (its regions were dropped and its new address space's
+ * taken); _EXIT that it exited; _FORK that a child of a watch with
+ * MEMWATCH_WATCH_F_FOLLOW_FORKS is now watched (PID is the child).
  *
  * Events are generated in the kernel's memory paths and sent from a worker
  * shortly after; when they come faster than they can be sent, new ones are
@@ -184,7 +219,9 @@ enum memwatch_cmd {
 
 enum memwatch_watch_flag {
 	MEMWATCH_WATCH_F_EXISTING_OK = 1U << 0,
-	__MEMWATCH_WATCH_F_ALL = MEMWATCH_WATCH_F_EXISTING_OK
+	MEMWATCH_WATCH_F_FOLLOW_FORKS = 1U << 1,
+	__MEMWATCH_WATCH_F_ALL = MEMWATCH_WATCH_F_EXISTING_OK |
+				 MEMWATCH_WATCH_F_FOLLOW_FORKS
 };
 
 enum memwatch_watch_state {
@@ -192,6 +229,7 @@ enum memwatch_watch_state {
 	MEMWATCH_WATCH_STATE_EXITED,
 };
 
+/* Kinds and flags may gain values: print unknown ones, do not reject them. */
 enum memwatch_region_kind {
 	MEMWATCH_REGION_KIND_MMAP = 1,
 	MEMWATCH_REGION_KIND_HEAP,
@@ -216,6 +254,7 @@ enum memwatch_event_type {
 	MEMWATCH_EVENT_REGION_GONE,
 	MEMWATCH_EVENT_EXEC,
 	MEMWATCH_EVENT_EXIT,
+	MEMWATCH_EVENT_FORK,
 };
 
 enum memwatch_status_attr {
@@ -229,6 +268,7 @@ enum memwatch_status_attr {
 	MEMWATCH_A_STATUS_REGIONS,
 	MEMWATCH_A_STATUS_PROBE,
 	MEMWATCH_A_STATUS_PAD,
+	MEMWATCH_A_STATUS_MAX_THREADS_PER_REGION,
 
 	__MEMWATCH_A_STATUS_MAX,
 	MEMWATCH_A_STATUS_MAX = (__MEMWATCH_A_STATUS_MAX - 1)
@@ -285,6 +325,7 @@ enum memwatch_region_attr {
 	MEMWATCH_A_REGION_OTHER_FAULTED,
 	MEMWATCH_A_REGION_THREAD,
 	MEMWATCH_A_REGION_PAD,
+	MEMWATCH_A_REGION_EXTENT,
 
 	__MEMWATCH_A_REGION_MAX,
 	MEMWATCH_A_REGION_MAX = (__MEMWATCH_A_REGION_MAX - 1)
@@ -300,6 +341,15 @@ enum memwatch_thread_attr {
 	MEMWATCH_A_THREAD_MAX = (__MEMWATCH_A_THREAD_MAX - 1)
 };
 
+enum memwatch_extent_attr {
+	MEMWATCH_A_EXTENT_START = 1,
+	MEMWATCH_A_EXTENT_END,
+	MEMWATCH_A_EXTENT_PAD,
+
+	__MEMWATCH_A_EXTENT_MAX,
+	MEMWATCH_A_EXTENT_MAX = (__MEMWATCH_A_EXTENT_MAX - 1)
+};
+
 enum memwatch_event_attr {
 	MEMWATCH_A_EVENT_TYPE = 1,
 	MEMWATCH_A_EVENT_PID,
@@ -312,6 +362,7 @@ enum memwatch_event_attr {
 	MEMWATCH_A_EVENT_REGION_KIND,
 	MEMWATCH_A_EVENT_REGION_FLAGS,
 	MEMWATCH_A_EVENT_PAD,
+	MEMWATCH_A_EVENT_PPID,
 
 	__MEMWATCH_A_EVENT_MAX,
 	MEMWATCH_A_EVENT_MAX = (__MEMWATCH_A_EVENT_MAX - 1)
