@@ -119,7 +119,9 @@ static int get_status_doit(struct sk_buff *skb, struct genl_info *info)
 	    nla_put_u64_64bit(msg, MEMWATCH_A_STATUS_MEM_BYTES, st.mem_bytes,
 			      MEMWATCH_A_STATUS_PAD) ||
 	    nla_put_u64_64bit(msg, MEMWATCH_A_STATUS_REGIONS, st.regions,
-			      MEMWATCH_A_STATUS_PAD))
+			      MEMWATCH_A_STATUS_PAD) ||
+	    nla_put_u32(msg, MEMWATCH_A_STATUS_MAX_THREADS_PER_REGION,
+			READ_ONCE(memwatch_max_threads_per_region)))
 		goto nospace;
 	for (i = 0; i < memwatch_probes_count(); i++)
 		if (put_probe(msg, i))
@@ -456,6 +458,23 @@ static int put_thread(struct sk_buff *msg, const struct memwatch_rep_thread *th)
 	return 0;
 }
 
+static int put_extent(struct sk_buff *msg, const struct memwatch_rep_extent *e)
+{
+	struct nlattr *nest = nla_nest_start(msg, MEMWATCH_A_REGION_EXTENT);
+
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u64_64bit(msg, MEMWATCH_A_EXTENT_START, e->start,
+			      MEMWATCH_A_EXTENT_PAD) ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_EXTENT_END, e->end,
+			      MEMWATCH_A_EXTENT_PAD)) {
+		nla_nest_cancel(msg, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
 static int put_region(struct sk_buff *msg, const struct memwatch_report *rep,
 		      const struct memwatch_rep_region *r)
 {
@@ -484,6 +503,9 @@ static int put_region(struct sk_buff *msg, const struct memwatch_report *rep,
 		return -EMSGSIZE;
 	for (i = 0; i < r->nr_threads; i++)
 		if (put_thread(msg, &rep->threads[r->first_thread + i]))
+			return -EMSGSIZE;
+	for (i = 0; i < r->nr_extents; i++)
+		if (put_extent(msg, &rep->extents[r->first_extent + i]))
 			return -EMSGSIZE;
 	return 0;
 }
@@ -634,6 +656,8 @@ static int put_event(struct sk_buff *msg, const struct memwatch_event *ev)
 	    nla_put_string(msg, MEMWATCH_A_EVENT_COMM, ev->comm) ||
 	    nla_put_u64_64bit(msg, MEMWATCH_A_EVENT_NS, ev->ns, pad))
 		return -EMSGSIZE;
+	if (ev->type == MEMWATCH_EVENT_FORK)
+		return nla_put_u32(msg, MEMWATCH_A_EVENT_PPID, ev->ppid);
 	if (ev->type != MEMWATCH_EVENT_REGION_NEW &&
 	    ev->type != MEMWATCH_EVENT_REGION_GONE)
 		return 0;

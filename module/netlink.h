@@ -17,6 +17,7 @@
  * @end: region events: one past its last byte
  * @kind: region events: enum memwatch_region_kind
  * @flags: region events: MEMWATCH_REGION_F_*
+ * @ppid: fork events: the parent
  */
 struct memwatch_event {
 	u32 type;
@@ -25,6 +26,7 @@ struct memwatch_event {
 	u64 ns;
 	u64 region_id, start, end;
 	u32 kind, flags;
+	pid_t ppid;
 };
 
 int memwatch_netlink_init(void);

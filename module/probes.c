@@ -67,6 +67,7 @@ enum {
 	P_MREMAP,
 	P_EXIT,
 	P_EXEC,
+	P_FORK,
 	P_ADD_NEW,
 	P_ADD,
 	P_ADD_PMD,
@@ -213,6 +214,13 @@ static void __kprobes exec_tp(void *data, struct task_struct *p, pid_t old_pid,
 {
 	hit(P_EXEC);
 	memwatch_track_exec(p);
+}
+
+static void __kprobes fork_tp(void *data, struct task_struct *parent,
+			      struct task_struct *child)
+{
+	hit(P_FORK);
+	memwatch_track_fork(parent, child);
 }
 
 /* ---- page level --------------------------------------------------------- */
@@ -381,6 +389,8 @@ static struct mw_probe probes[NR_PROBES] = {
 	KPROBE(P_EXIT, "exit_mmap", exit_pre),
 	[P_EXEC] = { .symbol = "sched_process_exec", .type = MW_TRACEPOINT,
 		     .tp_func = exec_tp },
+	[P_FORK] = { .symbol = "sched_process_fork", .type = MW_TRACEPOINT,
+		     .tp_func = fork_tp },
 	KPROBE(P_ADD_NEW, SYM_ADD_NEW, add_new_pre),
 	KPROBE(P_ADD, SYM_ADD, add_pre),
 	KPROBE(P_ADD_PMD, SYM_ADD_PMD, add_pmd_pre),

@@ -50,9 +50,14 @@ static unsigned int max_exited = 16;
 module_param(max_exited, uint, 0644);
 MODULE_PARM_DESC(max_exited, "Exited watches whose final data is kept (default 16)");
 
-static unsigned int max_threads_per_region = 64;
-module_param(max_threads_per_region, uint, 0644);
+unsigned int memwatch_max_threads_per_region = 64;
+module_param_named(max_threads_per_region, memwatch_max_threads_per_region,
+		   uint, 0644);
 MODULE_PARM_DESC(max_threads_per_region, "Threads attributed per region; later ones are summed as other (default 64)");
+
+static unsigned int fail_pct;
+module_param(fail_pct, uint, 0644);
+MODULE_PARM_DESC(fail_pct, "Testing: share of memwatch's allocations made to fail, in percent (default 0)");
 
 /*
  * Attribution entries kept free per watch, refilled from process context
@@ -450,9 +455,21 @@ static void extent_insert(struct memwatch_target *t, struct mw_extent *new)
 	new->region->nr_extents++;
 }
 
+/* fail_pct lets tests check that failed allocations lose nothing silently */
+static bool __kprobes inject_failure(void)
+{
+	unsigned int pct = READ_ONCE(fail_pct);
+
+	return pct && get_random_u32_below(100) < pct;
+}
+
 static struct mw_extent *extent_alloc(gfp_t gfp)
 {
-	struct mw_extent *e = kmem_cache_alloc(extent_cache, gfp);
+	struct mw_extent *e;
+
+	if (inject_failure())
+		return NULL;
+	e = kmem_cache_alloc(extent_cache, gfp);
 
 	if (e)
 		atomic64_add(sizeof(*e), &mw_mem);
@@ -467,7 +484,11 @@ static void extent_free(struct mw_extent *e)
 
 static struct mw_region *region_alloc(gfp_t gfp)
 {
-	struct mw_region *r = kmem_cache_zalloc(region_cache, gfp);
+	struct mw_region *r;
+
+	if (inject_failure())
+		return NULL;
+	r = kmem_cache_zalloc(region_cache, gfp);
 
 	if (r) {
 		atomic64_add(sizeof(*r), &mw_mem);
@@ -1011,7 +1032,7 @@ static void __kprobes __credit_thread(struct memwatch_target *t, struct mw_regio
 		queue_work(system_unbound_wq, &t->refill);
 	}
 	if (!a || r->attr_closed ||
-	    r->nr_attrs >= READ_ONCE(max_threads_per_region)) {
+	    r->nr_attrs >= READ_ONCE(memwatch_max_threads_per_region)) {
 		r->other_faulted += bytes;
 		return;
 	}
@@ -1133,7 +1154,8 @@ static void refill_work_fn(struct work_struct *work)
 	int i, want = ATTR_TARGET - READ_ONCE(t->nr_attr_free);
 
 	for (i = 0; i < want; i++) {
-		struct mw_attr *a = kmem_cache_alloc(attr_cache, GFP_KERNEL);
+		struct mw_attr *a = inject_failure() ? NULL :
+				    kmem_cache_alloc(attr_cache, GFP_KERNEL);
 
 		if (!a)
 			break;
@@ -1265,7 +1287,10 @@ static void __drop_regions(struct memwatch_target *t)
 	t->gen++;
 }
 
-/* ---- exit and exec ------------------------------------------------------ */
+/* ---- exit, exec and fork ----------------------------------------------- */
+
+static void follow(struct memwatch_target *pt, struct task_struct *child,
+		   struct mm_struct *mm, struct task_struct *creator);
 
 /* Freezes each region's figures; the address space is going away. */
 static void __finalize(struct memwatch_target *t, struct mm_struct *mm,
@@ -1421,8 +1446,17 @@ void __kprobes memwatch_track_exec(struct task_struct *task)
 			break;
 		}
 	}
-	if (!found)
+	if (!found) {
+		struct task_struct *parent = rcu_dereference(task->real_parent);
+		struct memwatch_target *pt;
+
+		/* a vfork child of a process whose forks are followed */
+		pt = atomic_read(&mw_nr_live) ? find_target(parent->mm) : NULL;
+		if (pt && (pt->flags & MEMWATCH_WATCH_F_FOLLOW_FORKS) &&
+		    pt->pid == task_tgid(parent))
+			follow(pt, task, mm, task);
 		goto out;
+	}
 	spin_lock(&mw_lock);
 	t = found;
 	if (!t->listed || READ_ONCE(t->mm) == mm)
@@ -1459,6 +1493,31 @@ void __kprobes memwatch_track_exec(struct task_struct *task)
 unlock:
 	spin_unlock(&mw_lock);
 out:
+	rcu_read_unlock();
+}
+
+/**
+ * memwatch_track_fork() - sched_process_fork: follow a watched parent's child
+ * @parent: the forking task
+ * @child: the new task, not yet running
+ *
+ * New threads belong to their process's watch already; a child sharing its
+ * parent's address space (vfork) is followed at its exec.
+ */
+void __kprobes memwatch_track_fork(struct task_struct *parent,
+				   struct task_struct *child)
+{
+	struct memwatch_target *pt;
+
+	if (!atomic_read(&mw_nr_live) || (child->flags & PF_KTHREAD) ||
+	    same_thread_group(parent, child) || !child->mm ||
+	    child->mm == parent->mm)
+		return;
+	rcu_read_lock();
+	pt = find_target(parent->mm);
+	if (pt && (pt->flags & MEMWATCH_WATCH_F_FOLLOW_FORKS) &&
+	    pt->pid == task_tgid(parent))
+		follow(pt, child, child->mm, NULL);
 	rcu_read_unlock();
 }
 
@@ -1632,15 +1691,20 @@ int memwatch_target_may_read(struct memwatch_target *t)
 	return ok ? 0 : -EPERM;
 }
 
+/*
+ * A new watch of @task's thread group, reporting tids in @ns. With a @gfp
+ * that may not sleep, its attribution pool is left to the refill worker.
+ */
 static struct memwatch_target *target_alloc(struct task_struct *task,
-					    u32 flags)
+					    u32 flags, struct pid_namespace *ns,
+					    gfp_t gfp)
 {
-	struct memwatch_target *t = kzalloc(sizeof(*t), GFP_KERNEL);
+	struct memwatch_target *t = kzalloc(sizeof(*t), gfp);
 	int i;
 
 	if (!t)
 		return NULL;
-	t->pending = alloc_percpu(struct mw_pending);
+	t->pending = alloc_percpu_gfp(struct mw_pending, gfp);
 	if (!t->pending) {
 		kfree(t);
 		return NULL;
@@ -1652,14 +1716,14 @@ static struct memwatch_target *target_alloc(struct task_struct *task,
 	INIT_LIST_HEAD(&t->regions);
 	INIT_WORK(&t->refill, refill_work_fn);
 	t->pid = get_task_pid(task, PIDTYPE_TGID);
-	t->ns = get_pid_ns(task_active_pid_ns(current));
+	t->ns = get_pid_ns(ns);
 	t->uid = task_uid(task);
 	t->flags = flags;
 	t->state = MEMWATCH_WATCH_STATE_LIVE;
 	t->start_ns = ktime_get_ns();
 	t->next_id = 1;
 	copy_comm(t->comm, task);
-	for (i = 0; i < ATTR_TARGET; i++) {
+	for (i = 0; i < ATTR_TARGET && gfpflags_allow_blocking(gfp); i++) {
 		struct mw_attr *a = kmem_cache_alloc(attr_cache, GFP_KERNEL);
 
 		if (!a)
@@ -1683,6 +1747,76 @@ static struct memwatch_target *__find_live_pid(struct pid *pid)
 	return NULL;
 }
 
+/* Puts @t on mw_targets and in mw_hash, keyed by @mm; mw_lock held. */
+static void __list(struct memwatch_target *t, struct mm_struct *mm)
+{
+	lockdep_assert_held(&mw_lock);
+	t->mm = mm;
+	hash_add_rcu(mw_hash, &t->hnode, (unsigned long)mm);
+	list_add_tail_rcu(&t->node, &mw_targets);
+	t->listed = true;
+	mw_nr_targets++;
+	mw_gen++;
+	atomic_inc(&mw_nr_live);
+}
+
+/* Room for one more watch, giving back exited ones first; mw_lock held. */
+static bool __room(void)
+{
+	lockdep_assert_held(&mw_lock);
+	if (mw_nr_targets >= READ_ONCE(memwatch_max_watches) && mw_nr_exited)
+		__evict_exited(mw_nr_exited - 1);
+	return mw_nr_targets < READ_ONCE(memwatch_max_watches);
+}
+
+/*
+ * Watches @child, whose parent's watch @pt follows forks, from probe
+ * context: its address space @mm is new and no one else uses it yet. Its
+ * mappings become regions, made by @creator if it exec'd, else preexisting.
+ */
+static void __kprobes follow(struct memwatch_target *pt,
+			     struct task_struct *child, struct mm_struct *mm,
+			     struct task_struct *creator)
+{
+	struct memwatch_target *t;
+	struct memwatch_event ev = { .type = MEMWATCH_EVENT_FORK };
+	bool ok = false;
+
+	t = target_alloc(child, pt->flags, pt->ns, GFP_NOWAIT | __GFP_NOWARN);
+	if (!t)
+		goto drop;
+	spin_lock(&mw_lock);
+	if (__room() && !__find_live_pid(t->pid)) {
+		__list(t, mm);
+		ok = true;
+	}
+	spin_unlock(&mw_lock);
+	if (!ok) {
+		__target_put(t);
+		goto drop;
+	}
+	if (mmap_read_trylock(mm)) {
+		snapshot(t, mm, creator, GFP_NOWAIT);
+		mmap_read_unlock(mm);
+	} else {
+		spin_lock(&t->lock);
+		t->dropped_regions++;
+		spin_unlock(&t->lock);
+	}
+	queue_work(system_unbound_wq, &t->refill);
+	ev.pid = pid_nr_ns(t->pid, t->ns);
+	ev.ppid = pid_nr_ns(pt->pid, t->ns);
+	ev.tid = task_pid_nr_ns(child, t->ns);
+	copy_comm(ev.comm, child);
+	if (!memwatch_event_post(&ev))
+		t->dropped_events++;
+	return;
+drop:
+	spin_lock(&pt->lock);
+	pt->dropped_events++;
+	spin_unlock(&pt->lock);
+}
+
 /**
  * memwatch_watch() - start watching @task's thread group
  * @task: any thread of the process
@@ -1702,7 +1836,7 @@ int memwatch_watch(struct task_struct *task, u32 flags)
 	mm = get_task_mm(task);
 	if (!mm)
 		return -EINVAL;
-	t = target_alloc(task, flags);
+	t = target_alloc(task, flags, task_active_pid_ns(current), GFP_KERNEL);
 	if (!t) {
 		mmput(mm);
 		return -ENOMEM;
@@ -1713,10 +1847,7 @@ int memwatch_watch(struct task_struct *task, u32 flags)
 		ret = -EEXIST;
 		goto out_unlock;
 	}
-	/* room taken by exited watches is given back first */
-	if (mw_nr_targets >= READ_ONCE(memwatch_max_watches) && mw_nr_exited)
-		__evict_exited(mw_nr_exited - 1);
-	if (mw_nr_targets >= READ_ONCE(memwatch_max_watches)) {
+	if (!__room()) {
 		ret = -ENOSPC;
 		goto out_unlock;
 	}
@@ -1727,13 +1858,7 @@ int memwatch_watch(struct task_struct *task, u32 flags)
 	/* VMA changes wait while the snapshot runs; faults do not */
 	mmap_read_lock(mm);
 	spin_lock(&mw_lock);
-	t->mm = mm;
-	hash_add_rcu(mw_hash, &t->hnode, (unsigned long)mm);
-	list_add_tail_rcu(&t->node, &mw_targets);
-	t->listed = true;
-	mw_nr_targets++;
-	mw_gen++;
-	atomic_inc(&mw_nr_live);
+	__list(t, mm);
 	spin_unlock(&mw_lock);
 	snapshot(t, mm, NULL, GFP_KERNEL);
 	mmap_read_unlock(mm);
@@ -1776,6 +1901,30 @@ struct rep_extent {
 	u32 region;
 };
 
+/* Lists each region's extents together, lowest first (@ext is sorted). */
+static void __group_extents(struct memwatch_report *rep,
+			    const struct rep_extent *ext, u32 nr_ext)
+{
+	u32 i, pos = 0;
+
+	for (i = 0; i < nr_ext; i++)
+		rep->regions[ext[i].region].nr_extents++;
+	for (i = 0; i < rep->nr_regions; i++) {
+		rep->regions[i].first_extent = pos;
+		pos += rep->regions[i].nr_extents;
+		rep->regions[i].nr_extents = 0;
+	}
+	for (i = 0; i < nr_ext; i++) {
+		struct memwatch_rep_region *rr = &rep->regions[ext[i].region];
+		struct memwatch_rep_extent *re;
+
+		re = &rep->extents[rr->first_extent + rr->nr_extents++];
+		re->start = ext[i].start;
+		re->end = ext[i].end;
+	}
+	rep->nr_extents = nr_ext;
+}
+
 static int cmp_region(const void *a, const void *b)
 {
 	const struct memwatch_rep_region *x = a, *y = b;
@@ -1804,6 +1953,7 @@ void memwatch_report_free(struct memwatch_report *rep)
 		return;
 	kvfree(rep->regions);
 	kvfree(rep->threads);
+	kvfree(rep->extents);
 	kfree(rep);
 }
 
@@ -1997,6 +2147,14 @@ retry:
 			rr->committed += sz.committed;
 			rr->touched += sz.touched;
 		}
+	}
+	if (details) {
+		ret = -ENOMEM;
+		rep->extents = kvcalloc(max_t(u32, nr_ext, 1),
+					sizeof(*rep->extents), GFP_KERNEL);
+		if (!rep->extents)
+			goto fail;
+		__group_extents(rep, ext, nr_ext);
 	}
 	for (i = 0; i < rep->nr_regions; i++) {
 		struct memwatch_rep_region *rr = &rep->regions[i];

@@ -37,6 +37,7 @@ void memwatch_track_mremap_grown(struct mm_struct *mm, unsigned long addr,
 				 unsigned long old_len, unsigned long new_len);
 void memwatch_track_exit(struct mm_struct *mm);
 void memwatch_track_exec(struct task_struct *task);
+void memwatch_track_fork(struct task_struct *parent, struct task_struct *child);
 void memwatch_track_page_add(struct vm_area_struct *vma, unsigned long addr,
 			     unsigned long nr, bool new);
 void memwatch_track_page_remove(struct vm_area_struct *vma,
@@ -72,6 +73,8 @@ struct memwatch_rep_thread {
  * @creator_comm: its name
  * @first_thread: index of its first entry in &memwatch_report.threads
  * @nr_threads: entries there, most faulted first
+ * @first_extent: index of its first entry in &memwatch_report.extents
+ * @nr_extents: entries there, lowest first
  */
 struct memwatch_rep_region {
 	u64 id;
@@ -82,6 +85,16 @@ struct memwatch_rep_region {
 	pid_t creator_tid;
 	char creator_comm[TASK_COMM_LEN];
 	u32 first_thread, nr_threads;
+	u32 first_extent, nr_extents;
+};
+
+/**
+ * struct memwatch_rep_extent - an address range a region owns
+ * @start: first byte
+ * @end: one past the last byte
+ */
+struct memwatch_rep_extent {
+	u64 start, end;
 };
 
 /**
@@ -103,6 +116,8 @@ struct memwatch_rep_region {
  * @regions: the regions (only with details)
  * @nr_threads: entries in @threads
  * @threads: per-thread attribution of all regions
+ * @nr_extents: entries in @extents
+ * @extents: the address ranges of all regions
  */
 struct memwatch_report {
 	pid_t pid;
@@ -116,6 +131,8 @@ struct memwatch_report {
 	struct memwatch_rep_region *regions;
 	u32 nr_threads;
 	struct memwatch_rep_thread *threads;
+	u32 nr_extents;
+	struct memwatch_rep_extent *extents;
 };
 
 /* Process-context API for netlink.c. */
@@ -147,5 +164,6 @@ struct memwatch_stats {
 void memwatch_stats(struct memwatch_stats *st);
 extern unsigned int memwatch_max_watches;
 extern unsigned int memwatch_max_regions;
+extern unsigned int memwatch_max_threads_per_region;
 
 #endif /* _MEMWATCH_TRACK_H */
