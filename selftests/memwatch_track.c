@@ -607,6 +607,58 @@ static void watch(struct __test_metadata *_metadata,
 	self->watched[self->nwatched++] = pid;
 }
 
+/* Whether @pid is a process that has not exited (not a zombie). */
+static int running(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
+/*
+ * What scripts read is `memwatchctl report --json`: for every scenario, at
+ * its first dump while the process is at rest, contract_check.py holds that
+ * report to the JSON contract and to /proc/PID/smaps. An exited process is left alone: its
+ * final data can be read once, and the dump that called this was the read.
+ */
+static void check_contract(struct __test_metadata *_metadata, pid_t pid)
+{
+	char self_exe[PATH_MAX], cmd[PATH_MAX + 64], *slash;
+	static int checked;	/* each test runs in a child of its own */
+	ssize_t n;
+	int rc;
+
+	/* once per test: the guest's time budget is small */
+	if (checked || !getenv("MEMWATCH_CTL") || !running(pid))
+		return;
+	checked = 1;
+	n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
+	ASSERT_LT(0, n);
+	self_exe[n] = '\0';
+	slash = strrchr(self_exe, '/');
+	ASSERT_NE(NULL, slash);
+	*slash = '\0';
+	snprintf(cmd, sizeof(cmd), "python3 %s/contract_check.py %d", self_exe,
+		 pid);
+	rc = system(cmd);
+	EXPECT_EQ(0, rc) {
+		TH_LOG("memwatchctl report %d --json breaks the contract or "
+		       "disagrees with smaps (above)", pid);
+	}
+}
+
 static void dump(struct __test_metadata *_metadata,
 		 FIXTURE_DATA(memwatch_track) *self, pid_t pid,
 		 struct mw_regions *rs)
@@ -614,6 +666,7 @@ static void dump(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, mw_get_regions(&self->nl, pid, rs)) {
 		TH_LOG("GET_REGIONS %d: %s", pid, self->nl.msg);
 	}
+	check_contract(_metadata, pid);
 }
 
 static const struct mw_region *region_at(struct __test_metadata *_metadata,
