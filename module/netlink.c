@@ -58,6 +58,20 @@ static int check_perm(const struct sk_buff *skb, struct netlink_ext_ack *extack)
 	return -EPERM;
 }
 
+/* The checks every command naming a pid starts with. */
+static int check_pid_request(struct sk_buff *skb, struct genl_info *info)
+{
+	int ret = check_perm(skb, info->extack);
+
+	if (ret)
+		return ret;
+	if (GENL_REQ_ATTR_CHECK(info, MEMWATCH_A_WATCH_PID)) {
+		NL_SET_ERR_MSG(info->extack, "pid attribute is required");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static struct pid_namespace *caller_ns(void)
 {
 	return task_active_pid_ns(current);
@@ -210,13 +224,9 @@ static int watch_doit(struct sk_buff *skb, struct genl_info *info)
 	pid_t tgid;
 	int ret;
 
-	ret = check_perm(skb, info->extack);
+	ret = check_pid_request(skb, info);
 	if (ret)
 		return ret;
-	if (GENL_REQ_ATTR_CHECK(info, MEMWATCH_A_WATCH_PID)) {
-		NL_SET_ERR_MSG(info->extack, "pid attribute is required");
-		return -EINVAL;
-	}
 	if (info->attrs[MEMWATCH_A_WATCH_FLAGS])
 		flags = nla_get_u32(info->attrs[MEMWATCH_A_WATCH_FLAGS]);
 	if (flags & ~__MEMWATCH_WATCH_F_ALL) {
@@ -301,13 +311,9 @@ static int unwatch_doit(struct sk_buff *skb, struct genl_info *info)
 	struct memwatch_target *t;
 	int ret;
 
-	ret = check_perm(skb, info->extack);
+	ret = check_pid_request(skb, info);
 	if (ret)
 		return ret;
-	if (GENL_REQ_ATTR_CHECK(info, MEMWATCH_A_WATCH_PID)) {
-		NL_SET_ERR_MSG(info->extack, "pid attribute is required");
-		return -EINVAL;
-	}
 	t = lookup(info->attrs[MEMWATCH_A_WATCH_PID], info->extack, &ret);
 	if (!t)
 		return ret;

@@ -225,18 +225,32 @@ static void __kprobes fork_tp(void *data, struct task_struct *parent,
 
 /* ---- page level --------------------------------------------------------- */
 
+/*
+ * The page hooks run for every anonymous page any process maps or unmaps:
+ * one lookup of the mm, and nothing else unless it is watched.
+ */
+static void __kprobes page_add(struct vm_area_struct *vma, unsigned long addr,
+			       unsigned long nr, bool new)
+{
+	struct memwatch_target *t;
+
+	rcu_read_lock();
+	t = memwatch_track_target(vma->vm_mm);
+	if (t)
+		memwatch_track_page_add(t, vma, addr, nr, new);
+	rcu_read_unlock();
+}
+
 #ifdef COMPAT_CANNOT_FOLIO_RMAP
 
 /* page_add_new_anon_rmap(page, vma, address) */
 static int __kprobes add_new_pre(struct kprobe *kp, struct pt_regs *regs)
 {
 	struct page *page = (struct page *)regs->di;
-	struct vm_area_struct *vma = (struct vm_area_struct *)regs->si;
 
 	hit(P_ADD_NEW);
-	if (watched(vma->vm_mm))
-		memwatch_track_page_add(vma, regs->dx, PageCompound(page) ?
-					thp_nr_pages(page) : 1, true);
+	page_add((struct vm_area_struct *)regs->si, regs->dx,
+		 PageCompound(page) ? thp_nr_pages(page) : 1, true);
 	return 0;
 }
 
@@ -244,13 +258,11 @@ static int __kprobes add_new_pre(struct kprobe *kp, struct pt_regs *regs)
 static int __kprobes add_pre(struct kprobe *kp, struct pt_regs *regs)
 {
 	struct page *page = (struct page *)regs->di;
-	struct vm_area_struct *vma = (struct vm_area_struct *)regs->si;
+	bool compound = (__force rmap_t)regs->cx & RMAP_COMPOUND;
 
 	hit(P_ADD);
-	if (watched(vma->vm_mm))
-		memwatch_track_page_add(vma, regs->dx,
-					((__force rmap_t)regs->cx & RMAP_COMPOUND) ?
-					thp_nr_pages(page) : 1, false);
+	page_add((struct vm_area_struct *)regs->si, regs->dx,
+		 compound ? thp_nr_pages(page) : 1, false);
 	return 0;
 }
 
@@ -259,16 +271,19 @@ static int __kprobes remove_pre(struct kprobe *kp, struct pt_regs *regs)
 {
 	struct page *page = (struct page *)regs->di;
 	struct vm_area_struct *vma = (struct vm_area_struct *)regs->si;
+	struct memwatch_target *t;
 	unsigned long addr;
 
 	hit(P_REMOVE);
-	if (!watched(vma->vm_mm) || !PageAnon(page) || PageKsm(page) ||
-	    PageHuge(page))
-		return 0;
-	addr = vma->vm_start +
-	       ((page_to_index(page) - vma->vm_pgoff) << PAGE_SHIFT);
-	memwatch_track_page_remove(vma, addr, regs->dx ?
-				   thp_nr_pages(page) : 1);
+	rcu_read_lock();
+	t = memwatch_track_target(vma->vm_mm);
+	if (t && PageAnon(page) && !PageKsm(page) && !PageHuge(page)) {
+		addr = vma->vm_start +
+		       ((page_to_index(page) - vma->vm_pgoff) << PAGE_SHIFT);
+		memwatch_track_page_remove(t, vma, addr, regs->dx ?
+					   thp_nr_pages(page) : 1);
+	}
+	rcu_read_unlock();
 	return 0;
 }
 
@@ -282,79 +297,66 @@ static int __kprobes remove_pre(struct kprobe *kp, struct pt_regs *regs)
 
 #else /* folio rmap API */
 
-static unsigned long __kprobes folio_page_addr(struct folio *folio, struct page *page,
-					       struct vm_area_struct *vma)
-{
-	pgoff_t pgoff = folio->index + folio_page_idx(folio, page);
-
-	return vma->vm_start + ((pgoff - vma->vm_pgoff) << PAGE_SHIFT);
-}
-
 /* folio_add_new_anon_rmap(folio, vma, address, flags) */
 static int __kprobes add_new_pre(struct kprobe *kp, struct pt_regs *regs)
 {
-	struct folio *folio = (struct folio *)regs->di;
-	struct vm_area_struct *vma = (struct vm_area_struct *)regs->si;
-
 	hit(P_ADD_NEW);
-	if (watched(vma->vm_mm))
-		memwatch_track_page_add(vma, regs->dx, folio_nr_pages(folio),
-					true);
+	page_add((struct vm_area_struct *)regs->si, regs->dx,
+		 folio_nr_pages((struct folio *)regs->di), true);
 	return 0;
 }
 
 /* folio_add_anon_rmap_ptes(folio, page, nr_pages, vma, address, flags) */
 static int __kprobes add_pre(struct kprobe *kp, struct pt_regs *regs)
 {
-	struct vm_area_struct *vma = (struct vm_area_struct *)regs->cx;
-
 	hit(P_ADD);
-	if (watched(vma->vm_mm))
-		memwatch_track_page_add(vma, regs->r8, (int)regs->dx, false);
+	page_add((struct vm_area_struct *)regs->cx, regs->r8, (int)regs->dx,
+		 false);
 	return 0;
 }
 
 /* folio_add_anon_rmap_pmd(folio, page, vma, address, flags) */
 static int __kprobes add_pmd_pre(struct kprobe *kp, struct pt_regs *regs)
 {
-	struct vm_area_struct *vma = (struct vm_area_struct *)regs->dx;
-
 	hit(P_ADD_PMD);
-	if (watched(vma->vm_mm))
-		memwatch_track_page_add(vma, regs->cx, HPAGE_PMD_NR, false);
+	page_add((struct vm_area_struct *)regs->dx, regs->cx, HPAGE_PMD_NR,
+		 false);
 	return 0;
 }
 
 static void __kprobes remove_folio(struct folio *folio, struct page *page,
 				   struct vm_area_struct *vma, unsigned long nr)
 {
-	if (!folio_test_anon(folio) || folio_test_ksm(folio) ||
-	    folio_test_hugetlb(folio))
-		return;
-	memwatch_track_page_remove(vma, folio_page_addr(folio, page, vma), nr);
+	struct memwatch_target *t;
+	pgoff_t pgoff;
+
+	rcu_read_lock();
+	t = memwatch_track_target(vma->vm_mm);
+	if (t && folio_test_anon(folio) && !folio_test_ksm(folio) &&
+	    !folio_test_hugetlb(folio)) {
+		pgoff = folio->index + folio_page_idx(folio, page);
+		memwatch_track_page_remove(t, vma, vma->vm_start +
+					   ((pgoff - vma->vm_pgoff) << PAGE_SHIFT),
+					   nr);
+	}
+	rcu_read_unlock();
 }
 
 /* folio_remove_rmap_ptes(folio, page, nr_pages, vma) */
 static int __kprobes remove_pre(struct kprobe *kp, struct pt_regs *regs)
 {
-	struct vm_area_struct *vma = (struct vm_area_struct *)regs->cx;
-
 	hit(P_REMOVE);
-	if (watched(vma->vm_mm))
-		remove_folio((struct folio *)regs->di, (struct page *)regs->si,
-			     vma, (int)regs->dx);
+	remove_folio((struct folio *)regs->di, (struct page *)regs->si,
+		     (struct vm_area_struct *)regs->cx, (int)regs->dx);
 	return 0;
 }
 
 /* folio_remove_rmap_pmd(folio, page, vma) */
 static int __kprobes remove_pmd_pre(struct kprobe *kp, struct pt_regs *regs)
 {
-	struct vm_area_struct *vma = (struct vm_area_struct *)regs->dx;
-
 	hit(P_REMOVE_PMD);
-	if (watched(vma->vm_mm))
-		remove_folio((struct folio *)regs->di, (struct page *)regs->si,
-			     vma, HPAGE_PMD_NR);
+	remove_folio((struct folio *)regs->di, (struct page *)regs->si,
+		     (struct vm_area_struct *)regs->dx, HPAGE_PMD_NR);
 	return 0;
 }
 

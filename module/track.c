@@ -1063,26 +1063,39 @@ static struct mw_region *__kprobes __page_region(struct memwatch_target *t,
 }
 
 /**
+ * memwatch_track_target() - the watch of @mm, for the page hooks
+ * @mm: an address space
+ *
+ * The page hooks run for every page of every process: their handlers look
+ * the watch up once, under rcu_read_lock(), and pass it on.
+ *
+ * Return: the watch, valid until rcu_read_unlock(), or NULL.
+ */
+struct memwatch_target *memwatch_track_target(struct mm_struct *mm)
+{
+	if (!atomic_read(&mw_nr_live))
+		return NULL;
+	return find_target(mm);
+}
+
+NOKPROBE_SYMBOL(memwatch_track_target);
+
+/**
  * memwatch_track_page_add() - anonymous pages were mapped
+ * @t: the watch of @vma's mm, from memwatch_track_target()
  * @vma: where, its page table lock held
  * @addr: first page's address
  * @nr: pages
  * @new: newly allocated pages (faults), not re-mapped ones
  */
-void __kprobes memwatch_track_page_add(struct vm_area_struct *vma, unsigned long addr,
-				       unsigned long nr, bool new)
+void __kprobes memwatch_track_page_add(struct memwatch_target *t,
+				       struct vm_area_struct *vma,
+				       unsigned long addr, unsigned long nr,
+				       bool new)
 {
-	struct mm_struct *mm = vma->vm_mm;
 	u64 bytes = (u64)nr << PAGE_SHIFT;
-	struct memwatch_target *t;
 	struct mw_region *r;
 
-	if (!atomic_read(&mw_nr_live))
-		return;
-	rcu_read_lock();
-	t = find_target(mm);
-	if (!t)
-		goto out;
 	spin_lock(&t->lock);
 	r = __page_region(t, vma, addr);
 	if (r) {
@@ -1099,35 +1112,28 @@ void __kprobes memwatch_track_page_add(struct vm_area_struct *vma, unsigned long
 		 * address space. Not khugepaged's collapse, not fork copying
 		 * into a child, not swapoff.
 		 */
-		if (new && current->mm == mm) {
+		if (new && current->mm == vma->vm_mm) {
 			r->faulted += bytes;
 			__credit_thread(t, r, bytes);
 		}
 	}
 	spin_unlock(&t->lock);
-out:
-	rcu_read_unlock();
 }
 
 /**
  * memwatch_track_page_remove() - anonymous pages were unmapped
+ * @t: the watch of @vma's mm, from memwatch_track_target()
  * @vma: where, its page table lock held
  * @addr: first page's address
  * @nr: pages
  */
-void __kprobes memwatch_track_page_remove(struct vm_area_struct *vma,
+void __kprobes memwatch_track_page_remove(struct memwatch_target *t,
+					  struct vm_area_struct *vma,
 					  unsigned long addr, unsigned long nr)
 {
 	u64 bytes = (u64)nr << PAGE_SHIFT;
-	struct memwatch_target *t;
 	struct mw_region *r;
 
-	if (!atomic_read(&mw_nr_live))
-		return;
-	rcu_read_lock();
-	t = find_target(vma->vm_mm);
-	if (!t)
-		goto out;
 	spin_lock(&t->lock);
 	r = __page_region(t, vma, addr);
 	if (r) {
@@ -1142,8 +1148,6 @@ void __kprobes memwatch_track_page_remove(struct vm_area_struct *vma,
 		t->live -= bytes;
 	}
 	spin_unlock(&t->lock);
-out:
-	rcu_read_unlock();
 }
 
 static void refill_work_fn(struct work_struct *work)

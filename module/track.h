@@ -38,10 +38,13 @@ void memwatch_track_mremap_grown(struct mm_struct *mm, unsigned long addr,
 void memwatch_track_exit(struct mm_struct *mm);
 void memwatch_track_exec(struct task_struct *task);
 void memwatch_track_fork(struct task_struct *parent, struct task_struct *child);
-void memwatch_track_page_add(struct vm_area_struct *vma, unsigned long addr,
+struct memwatch_target *memwatch_track_target(struct mm_struct *mm);
+void memwatch_track_page_add(struct memwatch_target *t,
+			     struct vm_area_struct *vma, unsigned long addr,
 			     unsigned long nr, bool new);
-void memwatch_track_page_remove(struct vm_area_struct *vma,
-				unsigned long addr, unsigned long nr);
+void memwatch_track_page_remove(struct memwatch_target *t,
+				struct vm_area_struct *vma, unsigned long addr,
+				unsigned long nr);
 
 /**
  * struct memwatch_rep_thread - one thread's share of a region's faults
