@@ -14,6 +14,21 @@
 #include "memwatchctl.h"
 #include "nl.h"
 
+#define REPORT_OPTIONS_HELP \
+	"  --min-size SIZE        lazy regions reserve at least SIZE bytes\n" \
+	"                         (suffix K, M or G, binary units; default " \
+	STRINGIFY(REPORT_DEFAULT_MIN_SIZE_MIB) "M)\n" \
+	"  --max-touched-pct N    lazy regions have at most N% of their\n" \
+	"                         reserved bytes touched (0-100; default " \
+	STRINGIFY(REPORT_DEFAULT_MAX_TOUCHED_PCT) ")\n" \
+	"  --threads              show the threads whose page faults filled\n" \
+	"                         each region, most first\n" \
+	"\n" \
+	"A region is lazy when reserved >= SIZE and touched <= N% of\n" \
+	"reserved: address space set aside but barely used, like a glibc\n" \
+	"malloc arena. Regions are listed most touched first, so the ones\n" \
+	"holding physical memory come at the top.\n"
+
 static const struct command commands[] = {
 	{ "status", cmd_status, "[--json]",
 	  "Show module status and probes",
@@ -34,23 +49,72 @@ static const struct command commands[] = {
 	  "Options:\n"
 	  "  --json    print the list as one JSON object\n" },
 	{ "report", cmd_report,
-	  "PID [--json] [--min-size SIZE] [--max-touched-pct N] [--threads]",
+	  "PID [--json|--format FORMAT] [--min-size SIZE] "
+	  "[--max-touched-pct N] [--threads]",
 	  "Show a watched process's regions, lazy ones marked",
 	  "Options:\n"
 	  "  --json                 print the report as one JSON object\n"
-	  "  --min-size SIZE        lazy regions reserve at least SIZE bytes\n"
-	  "                         (suffix K, M or G, binary units; default "
-	  STRINGIFY(REPORT_DEFAULT_MIN_SIZE_MIB) "M)\n"
-	  "  --max-touched-pct N    lazy regions have at most N% of their\n"
-	  "                         reserved bytes touched (0-100; default "
-	  STRINGIFY(REPORT_DEFAULT_MAX_TOUCHED_PCT) ")\n"
-	  "  --threads              show the threads whose page faults filled\n"
-	  "                         each region, most first\n"
+	  "  --format FORMAT        table (default), json, or openmetrics:\n"
+	  "                         OpenMetrics text for node_exporter's\n"
+	  "                         textfile collector (totals, and each\n"
+	  "                         region of at least --min-size)\n"
+	  REPORT_OPTIONS_HELP },
+	{ "run", cmd_run,
+	  "[--follow-forks] [-o FILE] [--json] [report options] -- CMD [ARGS...]",
+	  "Run a command watched from its start; report on it at its exit",
+	  "Options:\n"
+	  "  --follow-forks         watch the processes CMD forks too, and\n"
+	  "                         report each one\n"
+	  "  -o, --output FILE      also write the report as JSON to FILE\n"
+	  "  --json                 print the report as JSON\n"
+	  REPORT_OPTIONS_HELP
 	  "\n"
-	  "A region is lazy when reserved >= SIZE and touched <= N% of\n"
-	  "reserved: address space set aside but barely used, like a glibc\n"
-	  "malloc arena. Regions are listed most touched first, so the ones\n"
-	  "holding physical memory come at the top.\n" },
+	  "CMD waits until the watch exists, then execs: the regions its\n"
+	  "loader maps and its very first mmap are seen. SIGINT, SIGTERM,\n"
+	  "SIGHUP and SIGQUIT sent to " PROG_NAME " go on to CMD. The exit\n"
+	  "status is CMD's (128+N if signal N killed it), or 1 if the report\n"
+	  "could not be read.\n" },
+	{ "events", cmd_events, "[PID] [--json]",
+	  "Stream the module's events as they happen",
+	  "Options:\n"
+	  "  --json    one JSON object per line\n"
+	  "\n"
+	  "Events are region_new, region_gone, exec, exit and fork, for every\n"
+	  "watched process, or for PID (and the children it forks) only; with\n"
+	  "PID the stream ends when PID exits. Ctrl-C ends it otherwise.\n" },
+	{ "top", cmd_top, "PID [--interval DURATION] [--count N]",
+	  "Live view: totals, growth, largest regions, fastest threads",
+	  "Options:\n"
+	  "  --interval DURATION    time between refreshes (ms or s; default 1s)\n"
+	  "  --count N              quit after N refreshes\n"
+	  "\n"
+	  "q or Ctrl-C quits. A PID nobody watches is watched while top runs.\n" },
+	{ "record", cmd_record,
+	  "(PID | -- CMD [ARGS...]) -o FILE [--interval DURATION] "
+	  "[--duration DURATION]",
+	  "Record a timeline of a process, one JSON line per sample",
+	  "Options:\n"
+	  "  -o, --output FILE      the capture (JSON lines; - for stdout)\n"
+	  "  --interval DURATION    time between samples (default 100ms)\n"
+	  "  --duration DURATION    stop after this long (default: when the\n"
+	  "                         process exits, or at Ctrl-C)\n"
+	  "\n"
+	  "Each line has timestamp_ns, elapsed_ns, totals, and per-region and\n"
+	  "per-thread counts. A CMD is started watched as 'run' starts it;\n"
+	  "a PID nobody watches is watched for the recording.\n" },
+	{ "plot", cmd_plot, "CAPTURE -o FILE.svg",
+	  "Draw a capture as a self-contained SVG",
+	  "Options:\n"
+	  "  -o, --output FILE      the SVG to write (- for stdout)\n"
+	  "\n"
+	  "Reserved, committed and touched bytes over time, the threads that\n"
+	  "faulted in the most, and the largest regions, named.\n" },
+	{ "compare", cmd_compare, "PID",
+	  "Compare memwatch's regions with /proc/PID/smaps",
+	  "Each region's reserved, committed and touched bytes beside the\n"
+	  "sizes and Rss of the smaps VMAs inside its extents; '!' marks a\n"
+	  "difference. Exits 1 if any region still differs after three\n"
+	  "looks 200ms apart (a process at rest must agree).\n" },
 };
 
 static void show_usage(FILE *f)
@@ -171,7 +235,8 @@ int main(int argc, char **argv)
 	argc -= i;
 	argv += i;
 
-	for (i = 1; i < argc; i++) {
+	/* After "--" come a command's own arguments (run, record). */
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
 		if (is_help(argv[i])) {
 			show_command_usage(stdout, c);
 			return finish_output(0);
@@ -190,8 +255,10 @@ int main(int argc, char **argv)
 	} else if (ret < 0) {
 		report_failure(ret);
 		status = 1;
+	} else if (ret == CMD_RET_FAILED) {
+		status = 1;
 	} else {
-		status = 0;
+		status = mw_exit_status >= 0 ? mw_exit_status : 0;
 	}
 	return finish_output(status);
 }

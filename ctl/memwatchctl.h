@@ -30,6 +30,8 @@
  * the command's synopsis.
  */
 #define CMD_RET_USAGE 1
+/* A runtime error the handler has already explained on stderr: exit 1. */
+#define CMD_RET_FAILED 3
 
 struct command {
 	const char *name;
@@ -50,6 +52,61 @@ int cmd_watch(int argc, char **argv);
 int cmd_unwatch(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_events(int argc, char **argv);
+int cmd_record(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+
+/*
+ * A handler that must exit with a status of its own (run: the command's)
+ * sets this and returns 0; -1 means "0".
+ */
+extern int mw_exit_status;
+
+/* run.c: a command started watched, for run and record */
+#include <sys/types.h>
+int child_start(char **argv, uint32_t flags, bool send_flags, pid_t *pid);
+void child_forward_signals(pid_t pid);
+int child_signal_seen(void);
+int child_exited(pid_t pid, int *status);
+void child_reap(pid_t pid);
+
+/* record.c: each thread's faulted bytes summed over the regions */
+struct mw_region;
+struct thread_sum {
+	uint32_t tid;
+	char comm[64];
+	uint64_t faulted;
+};
+struct thread_sum *sum_threads(const struct mw_region *r, size_t nr,
+			       size_t *nr_out);
+
+/* report.c: one process's report, fetched once and printed in any form */
+enum report_format { REPORT_TABLE, REPORT_JSON, REPORT_OPENMETRICS };
+
+struct report_opts {
+	enum report_format format;
+	bool threads;
+	uint64_t min_size;
+	unsigned int max_pct;
+};
+
+struct report;
+struct json;
+
+void report_opts_init(struct report_opts *o);
+/* 1: argv[*i] was a report option, 0: it was not, -1: a usage error */
+int report_option(int argc, char **argv, int *i, struct report_opts *o);
+/* Reads an exited watch's final data, which the module then discards. */
+int report_fetch(uint32_t pid, const struct report_opts *o,
+		 struct report **rep);
+int report_print(const struct report *rep, FILE *f,
+		 enum report_format format);
+void report_free(struct report *rep);
+const char *region_kind_name(uint32_t kind);
+void region_flags_json(struct json *j, const char *key, uint32_t flags);
 
 /* util.c: the running command, for messages */
 extern const char *mw_cmd;
@@ -64,6 +121,7 @@ bool pid_argument(const char *arg);
 int parse_pid(const char *arg, uint32_t *pid);
 int parse_size(const char *opt, const char *arg, uint64_t *bytes);
 int parse_percent(const char *opt, const char *arg, unsigned int *pct);
+int parse_duration(const char *opt, const char *arg, uint64_t *ns);
 int option_value(int argc, char **argv, int *i, const char *name,
 		 const char **value);
 int unknown_argument(const char *arg);

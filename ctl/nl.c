@@ -68,8 +68,11 @@ static int local_failure(const char *what, int nlerr)
 	return -EIO;
 }
 
+void mw_events_close(void);
+
 void mw_nl_close(void)
 {
+	mw_events_close();
 	if (sock)
 		nl_socket_free(sock);
 	sock = NULL;
@@ -400,6 +403,7 @@ static struct nla_policy status_policy[MEMWATCH_A_STATUS_MAX + 1] = {
 	[MEMWATCH_A_STATUS_MEM_BYTES]		= { .type = NLA_U64 },
 	[MEMWATCH_A_STATUS_REGIONS]		= { .type = NLA_U64 },
 	[MEMWATCH_A_STATUS_PROBE]		= { .type = NLA_NESTED },
+	[MEMWATCH_A_STATUS_MAX_THREADS_PER_REGION] = { .type = NLA_U32 },
 };
 
 static struct nla_policy probe_policy[MEMWATCH_A_PROBE_MAX + 1] = {
@@ -449,6 +453,8 @@ static int parse_status(struct nlmsghdr *nlh, void *arg)
 	st->max_regions = get_u32(tb, MEMWATCH_A_STATUS_MAX_REGIONS);
 	st->mem_bytes = get_u64(tb, MEMWATCH_A_STATUS_MEM_BYTES);
 	st->regions = get_u64(tb, MEMWATCH_A_STATUS_REGIONS);
+	st->max_threads_per_region =
+		get_u32(tb, MEMWATCH_A_STATUS_MAX_THREADS_PER_REGION);
 
 	/* The probes are a repeated attribute: walk them all. */
 	attrs = attrs_of(nlh, &len);
@@ -635,6 +641,12 @@ static struct nla_policy region_policy[MEMWATCH_A_REGION_MAX + 1] = {
 	[MEMWATCH_A_REGION_CREATOR_COMM]	= { .type = NLA_STRING },
 	[MEMWATCH_A_REGION_OTHER_FAULTED]	= { .type = NLA_U64 },
 	[MEMWATCH_A_REGION_THREAD]		= { .type = NLA_NESTED },
+	[MEMWATCH_A_REGION_EXTENT]		= { .type = NLA_NESTED },
+};
+
+static struct nla_policy extent_policy[MEMWATCH_A_EXTENT_MAX + 1] = {
+	[MEMWATCH_A_EXTENT_START]	= { .type = NLA_U64 },
+	[MEMWATCH_A_EXTENT_END]		= { .type = NLA_U64 },
 };
 
 static struct nla_policy thread_policy[MEMWATCH_A_THREAD_MAX + 1] = {
@@ -660,13 +672,25 @@ static int parse_thread(struct nlattr *nest, struct mw_thread *t)
 	return 0;
 }
 
+static int parse_extent(struct nlattr *nest, struct mw_extent *e)
+{
+	struct nlattr *tb[MEMWATCH_A_EXTENT_MAX + 1];
+
+	if (nla_parse_nested(tb, MEMWATCH_A_EXTENT_MAX, nest, extent_policy))
+		return -EPROTO;
+	e->start = get_u64(tb, MEMWATCH_A_EXTENT_START);
+	e->end = get_u64(tb, MEMWATCH_A_EXTENT_END);
+	return 0;
+}
+
 static int parse_region(struct nlmsghdr *nlh, void *arg)
 {
 	struct region_list *l = arg;
 	struct nlattr *tb[MEMWATCH_A_REGION_MAX + 1];
 	struct nlattr *attrs, *pos;
 	struct mw_region *r;
-	size_t cap = 0;
+	struct mw_extent *e0;
+	size_t cap = 0, ecap = 0;
 	int len, rem, ret;
 
 	if (genlmsg_parse(nlh, 0, tb, MEMWATCH_A_REGION_MAX, region_policy))
@@ -693,7 +717,18 @@ static int parse_region(struct nlmsghdr *nlh, void *arg)
 	attrs = attrs_of(nlh, &len);
 	nla_for_each_attr(pos, attrs, len, rem) {
 		struct mw_thread *t;
+		struct mw_extent *e;
 
+		if (nla_type(pos) == MEMWATCH_A_REGION_EXTENT) {
+			e = push((void **)&r->extents, &r->nr_extents, &ecap,
+				 sizeof(*e));
+			if (!e)
+				return -ENOMEM;
+			ret = parse_extent(pos, e);
+			if (ret)
+				return ret;
+			continue;
+		}
 		if (nla_type(pos) != MEMWATCH_A_REGION_THREAD)
 			continue;
 		t = push((void **)&r->threads, &r->nr_threads, &cap,
@@ -704,6 +739,15 @@ static int parse_region(struct nlmsghdr *nlh, void *arg)
 		if (ret)
 			return ret;
 	}
+	/* A module from before extents: the region is one range. */
+	if (!r->nr_extents) {
+		e0 = push((void **)&r->extents, &r->nr_extents, &ecap,
+			  sizeof(*e0));
+		if (!e0)
+			return -ENOMEM;
+		e0->start = r->start;
+		e0->end = r->end;
+	}
 	return 0;
 }
 
@@ -711,8 +755,10 @@ void mw_regions_free(struct mw_region *r, size_t nr)
 {
 	size_t i;
 
-	for (i = 0; i < nr; i++)
+	for (i = 0; i < nr; i++) {
 		free(r[i].threads);
+		free(r[i].extents);
+	}
 	free(r);
 }
 
@@ -721,8 +767,10 @@ static void reset_regions(void *arg)
 	struct region_list *l = arg;
 	size_t i;
 
-	for (i = 0; i < l->nr; i++)
+	for (i = 0; i < l->nr; i++) {
 		free(l->v[i].threads);
+		free(l->v[i].extents);
+	}
 	l->nr = 0;
 }
 
@@ -749,4 +797,142 @@ int mw_get_regions(uint32_t pid, struct mw_region **r, size_t *nr)
 	*r = l.v;
 	*nr = l.nr;
 	return ret;
+}
+
+/* MEMWATCH_CMD_EVENT on the "events" multicast group */
+
+static struct nl_sock *ev_sock;
+
+static struct nla_policy event_policy[MEMWATCH_A_EVENT_MAX + 1] = {
+	[MEMWATCH_A_EVENT_TYPE]		= { .type = NLA_U32 },
+	[MEMWATCH_A_EVENT_PID]		= { .type = NLA_U32 },
+	[MEMWATCH_A_EVENT_TID]		= { .type = NLA_U32 },
+	[MEMWATCH_A_EVENT_COMM]		= { .type = NLA_STRING },
+	[MEMWATCH_A_EVENT_NS]		= { .type = NLA_U64 },
+	[MEMWATCH_A_EVENT_REGION_ID]	= { .type = NLA_U64 },
+	[MEMWATCH_A_EVENT_REGION_START]	= { .type = NLA_U64 },
+	[MEMWATCH_A_EVENT_REGION_END]	= { .type = NLA_U64 },
+	[MEMWATCH_A_EVENT_REGION_KIND]	= { .type = NLA_U32 },
+	[MEMWATCH_A_EVENT_REGION_FLAGS]	= { .type = NLA_U32 },
+	[MEMWATCH_A_EVENT_PPID]		= { .type = NLA_U32 },
+};
+
+void mw_events_close(void)
+{
+	if (ev_sock)
+		nl_socket_free(ev_sock);
+	ev_sock = NULL;
+}
+
+int mw_events_open(void)
+{
+	int grp, ret;
+
+	if (ev_sock)
+		return 0;
+	ret = nl_open();	/* resolves the family: a missing module */
+	if (ret)
+		return ret;
+	grp = genl_ctrl_resolve_grp(sock, MEMWATCH_GENL_NAME,
+				    MEMWATCH_MCGRP_EVENTS);
+	if (grp < 0)
+		return local_failure("cannot find the events group", grp);
+
+	ev_sock = nl_socket_alloc();
+	if (!ev_sock)
+		return -ENOMEM;
+	ret = genl_connect(ev_sock);
+	if (ret < 0) {
+		mw_events_close();
+		return local_failure("cannot open a generic netlink socket",
+				     ret);
+	}
+	nl_socket_enable_msg_peek(ev_sock);
+	/* A burst at start-up (an exec maps dozens of regions) must fit. */
+	nl_socket_set_buffer_size(ev_sock, 4 << 20, 0);
+	ret = nl_socket_add_membership(ev_sock, grp);
+	if (ret < 0) {
+		mw_events_close();
+		if (ret == -NLE_PERM)
+			return -EPERM;
+		return local_failure("cannot join the events group", ret);
+	}
+	ret = nl_socket_set_nonblocking(ev_sock);
+	if (ret < 0) {
+		mw_events_close();
+		return local_failure("cannot set up the events socket", ret);
+	}
+	return 0;
+}
+
+int mw_events_fd(void)
+{
+	return ev_sock ? nl_socket_get_fd(ev_sock) : -1;
+}
+
+struct event_ctx {
+	mw_event_fn fn;
+	void *arg;
+};
+
+static int no_seq_check(struct nl_msg *msg, void *arg)
+{
+	(void)msg;
+	(void)arg;
+	return NL_OK;
+}
+
+static int event_cb(struct nl_msg *msg, void *arg)
+{
+	struct event_ctx *ctx = arg;
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct genlmsghdr *ghdr = nlmsg_data(nlh);
+	struct nlattr *tb[MEMWATCH_A_EVENT_MAX + 1];
+	struct mw_event ev;
+
+	if (nlh->nlmsg_type != family || ghdr->cmd != MEMWATCH_CMD_EVENT)
+		return NL_SKIP;
+	if (genlmsg_parse(nlh, 0, tb, MEMWATCH_A_EVENT_MAX, event_policy))
+		return NL_SKIP;	/* one bad event must not stop the stream */
+	memset(&ev, 0, sizeof(ev));
+	ev.type = get_u32(tb, MEMWATCH_A_EVENT_TYPE);
+	ev.pid = get_u32(tb, MEMWATCH_A_EVENT_PID);
+	ev.tid = get_u32(tb, MEMWATCH_A_EVENT_TID);
+	get_string(ev.comm, sizeof(ev.comm), tb, MEMWATCH_A_EVENT_COMM);
+	ev.ns = get_u64(tb, MEMWATCH_A_EVENT_NS);
+	ev.region_id = get_u64(tb, MEMWATCH_A_EVENT_REGION_ID);
+	ev.start = get_u64(tb, MEMWATCH_A_EVENT_REGION_START);
+	ev.end = get_u64(tb, MEMWATCH_A_EVENT_REGION_END);
+	ev.kind = get_u32(tb, MEMWATCH_A_EVENT_REGION_KIND);
+	ev.flags = get_u32(tb, MEMWATCH_A_EVENT_REGION_FLAGS);
+	ev.ppid = get_u32(tb, MEMWATCH_A_EVENT_PPID);
+	ctx->fn(&ev, ctx->arg);
+	return NL_OK;
+}
+
+int mw_events_read(mw_event_fn fn, void *arg)
+{
+	struct event_ctx ctx = { .fn = fn, .arg = arg };
+	struct nl_cb *cb;
+	int ret;
+
+	if (!ev_sock)
+		return -EBADF;
+	cb = nl_cb_clone(base_cb);
+	if (!cb)
+		return -ENOMEM;
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, event_cb, &ctx);
+	/* Notifications carry no sequence numbers to check. */
+	nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, no_seq_check, NULL);
+	for (;;) {
+		ret = nl_recvmsgs(ev_sock, cb);
+		if (ret < 0)
+			break;
+	}
+	nl_cb_put(cb);
+	if (ret == -NLE_AGAIN)
+		return 0;
+	if (ret == -NLE_NOMEM || ret == -NLE_OBJ_NOTFOUND)
+		return -ENOBUFS;
+	return local_failure("cannot read events", ret);
 }

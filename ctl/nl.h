@@ -37,6 +37,7 @@ struct mw_status {
 	uint32_t max_regions;
 	uint64_t mem_bytes;
 	uint64_t regions;
+	uint32_t max_threads_per_region;
 	struct mw_probe *probes;
 	size_t nr_probes;
 };
@@ -64,6 +65,11 @@ struct mw_thread {
 	uint64_t faulted;
 };
 
+struct mw_extent {
+	uint64_t start;
+	uint64_t end;		/* one past the last byte */
+};
+
 struct mw_region {
 	uint64_t id;
 	uint64_t start;
@@ -81,6 +87,24 @@ struct mw_region {
 	uint64_t other_faulted;
 	struct mw_thread *threads;	/* most faulted first */
 	size_t nr_threads;
+	/* lowest first; a module without extents gives [start, end) */
+	struct mw_extent *extents;
+	size_t nr_extents;
+};
+
+/* MEMWATCH_CMD_EVENT, as the "events" multicast group delivers it */
+struct mw_event {
+	uint32_t type;		/* enum memwatch_event_type */
+	uint32_t pid;
+	uint32_t tid;
+	char comm[MW_NAME_LEN];
+	uint64_t ns;
+	uint64_t region_id;
+	uint64_t start;
+	uint64_t end;
+	uint32_t kind;
+	uint32_t flags;
+	uint32_t ppid;		/* fork events */
 };
 
 void mw_nl_set_debug(bool on);
@@ -103,5 +127,18 @@ int mw_get_watches(uint32_t pid, struct mw_watch **w, size_t *nr);
 
 int mw_get_regions(uint32_t pid, struct mw_region **r, size_t *nr);
 void mw_regions_free(struct mw_region *r, size_t nr);
+
+/*
+ * Events come on a socket of their own, subscribed to the "events" group:
+ * mw_events_open() joins it (so open it before starting what should be
+ * seen), mw_events_fd() is for poll(), and mw_events_read() hands each
+ * event that has arrived to fn without blocking. Returns 0 or -errno;
+ * -ENOBUFS means the socket overflowed and events were lost.
+ */
+int mw_events_open(void);
+int mw_events_fd(void);
+typedef void (*mw_event_fn)(const struct mw_event *ev, void *arg);
+int mw_events_read(mw_event_fn fn, void *arg);
+void mw_events_close(void);
 
 #endif /* MEMWATCHCTL_NL_H */

@@ -20,7 +20,6 @@
 
 struct report {
 	uint32_t pid;
-	bool json;
 	bool threads;
 	uint64_t min_size;
 	unsigned int max_pct;
@@ -38,7 +37,7 @@ struct report {
 	uint64_t faulted;
 };
 
-static const char *kind_name(uint32_t kind)
+const char *region_kind_name(uint32_t kind)
 {
 	switch (kind) {
 	case MEMWATCH_REGION_KIND_MMAP:
@@ -69,6 +68,18 @@ static const struct {
 	{ MEMWATCH_REGION_F_INCOMPLETE, "incomplete" },
 };
 
+/* The flag names of the JSON forms, as an array of strings. */
+void region_flags_json(struct json *j, const char *key, uint32_t flags)
+{
+	size_t k;
+
+	json_open_array(j, key, true);
+	for (k = 0; k < ARRAY_SIZE(region_flags); k++)
+		if (flags & region_flags[k].flag)
+			json_string(j, NULL, region_flags[k].name);
+	json_close(j);
+}
+
 static const char *state_name(uint32_t state)
 {
 	return state == MEMWATCH_WATCH_STATE_EXITED ? "exited" : "live";
@@ -81,13 +92,13 @@ static bool region_is_lazy(const struct report *rep, const struct mw_region *r)
 	       ratio_at_most(r->touched, r->reserved, rep->max_pct);
 }
 
-static void print_json(const struct report *rep)
+static void print_json(const struct report *rep, FILE *f)
 {
 	const struct mw_watch *w = &rep->watch;
 	struct json j;
 	size_t i, k;
 
-	json_init(&j, stdout);
+	json_init(&j, f);
 	json_open_object(&j, NULL, false);
 	json_u64(&j, "pid", rep->pid);
 	json_string(&j, "comm", w->comm);
@@ -115,12 +126,8 @@ static void print_json(const struct report *rep)
 		json_u64(&j, "id", r->id);
 		json_hex(&j, "start", r->start);
 		json_hex(&j, "end", r->end);
-		json_string(&j, "kind", kind_name(r->kind));
-		json_open_array(&j, "flags", true);
-		for (k = 0; k < ARRAY_SIZE(region_flags); k++)
-			if (r->flags & region_flags[k].flag)
-				json_string(&j, NULL, region_flags[k].name);
-		json_close(&j);
+		json_string(&j, "kind", region_kind_name(r->kind));
+		region_flags_json(&j, "flags", r->flags);
 		json_u64(&j, "reserved_bytes", r->reserved);
 		json_u64(&j, "committed_bytes", r->committed);
 		json_u64(&j, "touched_bytes", r->touched);
@@ -197,7 +204,7 @@ static void creator_string(char *buf, size_t size, const struct mw_region *r)
 		snprintf(buf, size, "-");
 }
 
-static void print_threads(const struct mw_region *r, int indent)
+static void print_threads(FILE *f, const struct mw_region *r, int indent)
 {
 	char size[SIZE_BUF], comm[MW_NAME_LEN];
 	struct mw_thread *t;
@@ -214,18 +221,18 @@ static void print_threads(const struct mw_region *r, int indent)
 
 	shown = r->nr_threads < TOP_THREADS ? r->nr_threads : TOP_THREADS;
 	for (k = 0; k < shown; k++)
-		printf("%*sthread %-7u %-16s faulted %9s\n", indent, "",
+		fprintf(f, "%*sthread %-7u %-16s faulted %9s\n", indent, "",
 		       t[k].tid, printable(comm, sizeof(comm), t[k].comm),
 		       format_size(size, t[k].faulted));
 	for (; k < r->nr_threads; k++, nrest++)
 		rest += t[k].faulted;
 	if (nrest || r->other_faulted)
-		printf("%*s%-31s faulted %9s\n", indent, "", "other threads",
+		fprintf(f, "%*s%-31s faulted %9s\n", indent, "", "other threads",
 		       format_size(size, rest));
 	free(t);
 }
 
-static int print_table(const struct report *rep)
+static int print_table(const struct report *rep, FILE *f)
 {
 	char res[SIZE_BUF], com[SIZE_BUF], tou[SIZE_BUF], peak[SIZE_BUF];
 	char fau[SIZE_BUF], when[DURATION_BUF], created[DURATION_BUF + 1];
@@ -255,13 +262,13 @@ static int print_table(const struct report *rep)
 	sort_rep = rep;
 	qsort(order, rep->nr, sizeof(*order), cmp_touched);
 
-	printf("pid %u (%s), %s, watched for %s\n", rep->pid,
+	fprintf(f, "pid %u (%s), %s, watched for %s\n", rep->pid,
 	       printable(comm, sizeof(comm), w->comm),
 	       state_name(w->state), format_ns(when, w->ns));
-	printf("lazy: at least %s reserved and at most %u%% of it touched\n\n",
+	fprintf(f, "lazy: at least %s reserved and at most %u%% of it touched\n\n",
 	       format_size(res, rep->min_size), rep->max_pct);
 
-	printf("%-*s  %-11s %9s %9s %9s %6s %9s %9s %4s  %11s  %-*s  %s\n",
+	fprintf(f, "%-*s  %-11s %9s %9s %9s %6s %9s %9s %4s  %11s  %-*s  %s\n",
 	       range_w, "REGION", "KIND", "RESERVED", "COMMITTED", "TOUCHED",
 	       "TOUCH%", "PEAK", "FAULTED", "LAZY", "CREATED", creator_w,
 	       "CREATOR", "FLAGS");
@@ -279,8 +286,8 @@ static int print_table(const struct report *rep)
 			snprintf(created, sizeof(created), "+%s",
 				 format_ns(when, r->created_ns));
 
-		printf("%-*s  %-11s %9s %9s %9s %5u%% %9s %9s %4s  %11s  %-*s  %s\n",
-		       range_w, range, kind_name(r->kind),
+		fprintf(f, "%-*s  %-11s %9s %9s %9s %5u%% %9s %9s %4s  %11s  %-*s  %s\n",
+		       range_w, range, region_kind_name(r->kind),
 		       format_size(res, r->reserved),
 		       format_size(com, r->committed),
 		       format_size(tou, r->touched),
@@ -290,11 +297,11 @@ static int print_table(const struct report *rep)
 		       rep->lazy[order[i]] ? "yes" : "no", created, creator_w,
 		       creator, flags);
 		if (rep->threads)
-			print_threads(r, range_w + 4);
+			print_threads(f, r, range_w + 4);
 	}
 	free(order);
 
-	printf("\ntotal: %zu regions, %zu lazy; reserved %s, committed %s, "
+	fprintf(f, "\ntotal: %zu regions, %zu lazy; reserved %s, committed %s, "
 	       "touched %s (peak %s), faulted %s\n",
 	       rep->nr, rep->nr_lazy, format_size(res, rep->reserved),
 	       format_size(com, rep->committed),
@@ -302,48 +309,285 @@ static int print_table(const struct report *rep)
 	       format_size(peak, w->peak_touched),
 	       format_size(fau, rep->faulted));
 	if (w->dropped_regions)
-		printf("warning: %" PRIu64 " mappings were not tracked "
+		fprintf(f, "warning: %" PRIu64 " mappings were not tracked "
 		       "(max_regions reached or memory short): the totals "
 		       "miss them\n", w->dropped_regions);
 	if (incomplete)
-		printf("warning: %zu regions lost an event (flag incomplete): "
+		fprintf(f, "warning: %zu regions lost an event (flag incomplete): "
 		       "their figures may be short\n", incomplete);
 	return 0;
 }
 
-static int parse_args(struct report *rep, int argc, char **argv)
+/*
+ * OpenMetrics text (https://openmetrics.io), which node_exporter's textfile
+ * collector also reads (it takes "# UNIT" and "# EOF" for comments). The
+ * process's totals, and each region of at least the lazy minimum size, so
+ * that the series stay few: small regions are in the totals.
+ */
+static void om_label_value(FILE *f, const char *s)
 {
+	char buf[MW_NAME_LEN];
+	const char *p;
+
+	fputc('"', f);
+	for (p = printable(buf, sizeof(buf), s); *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fputc('\\', f);
+		fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+static void om_family(FILE *f, const char *name, const char *type,
+		      const char *unit, const char *help)
+{
+	fprintf(f, "# TYPE %s %s\n", name, type);
+	if (unit)
+		fprintf(f, "# UNIT %s %s\n", name, unit);
+	fprintf(f, "# HELP %s %s\n", name, help);
+}
+
+static void om_process_labels(FILE *f, const struct report *rep)
+{
+	fprintf(f, "{pid=\"%u\",comm=", rep->pid);
+	om_label_value(f, rep->watch.comm);
+}
+
+static void om_sample(FILE *f, const struct report *rep, const char *name,
+		      uint64_t v)
+{
+	fputs(name, f);
+	om_process_labels(f, rep);
+	fprintf(f, "} %" PRIu64 "\n", v);
+}
+
+#define OM_REGION_FIELDS 3
+
+static void print_openmetrics(const struct report *rep, FILE *f)
+{
+	static const struct {
+		const char *name;
+		const char *help;
+	} region_metrics[OM_REGION_FIELDS] = {
+		{ "memwatch_region_reserved_bytes",
+		  "Bytes of a large anonymous region mapped now." },
+		{ "memwatch_region_committed_bytes",
+		  "Bytes of a large region mapped with some access." },
+		{ "memwatch_region_touched_bytes",
+		  "Bytes of a large region backed by resident pages." },
+	};
+	const struct mw_watch *w = &rep->watch;
+	size_t i;
+	int m;
+
+	om_family(f, "memwatch_regions", "gauge", NULL,
+		  "Anonymous regions of the watched process.");
+	om_sample(f, rep, "memwatch_regions", rep->nr);
+	om_family(f, "memwatch_lazy_regions", "gauge", NULL,
+		  "Regions that are large and barely touched.");
+	om_sample(f, rep, "memwatch_lazy_regions", rep->nr_lazy);
+	om_family(f, "memwatch_reserved_bytes", "gauge", "bytes",
+		  "Bytes of anonymous memory mapped now.");
+	om_sample(f, rep, "memwatch_reserved_bytes", rep->reserved);
+	om_family(f, "memwatch_committed_bytes", "gauge", "bytes",
+		  "Bytes mapped with some access permission.");
+	om_sample(f, rep, "memwatch_committed_bytes", rep->committed);
+	om_family(f, "memwatch_touched_bytes", "gauge", "bytes",
+		  "Bytes backed by resident anonymous pages.");
+	om_sample(f, rep, "memwatch_touched_bytes", rep->touched);
+	om_family(f, "memwatch_peak_touched_bytes", "gauge", "bytes",
+		  "Largest touched bytes since the watch started.");
+	om_sample(f, rep, "memwatch_peak_touched_bytes", w->peak_touched);
+	om_family(f, "memwatch_faulted_bytes", "counter", "bytes",
+		  "Bytes of new anonymous pages faulted in since the watch started.");
+	om_sample(f, rep, "memwatch_faulted_bytes_total", rep->faulted);
+	om_family(f, "memwatch_watch_seconds", "gauge", "seconds",
+		  "Time since the watch started.");
+	fputs("memwatch_watch_seconds", f);
+	om_process_labels(f, rep);
+	fprintf(f, "} %" PRIu64 ".%09" PRIu64 "\n", w->ns / 1000000000,
+		w->ns % 1000000000);
+
+	for (m = 0; m < OM_REGION_FIELDS; m++) {
+		om_family(f, region_metrics[m].name, "gauge", "bytes",
+			  region_metrics[m].help);
+		for (i = 0; i < rep->nr; i++) {
+			const struct mw_region *r = &rep->regions[i];
+			uint64_t v = m == 0 ? r->reserved :
+				     m == 1 ? r->committed : r->touched;
+
+			if (r->reserved < rep->min_size)
+				continue;
+			fputs(region_metrics[m].name, f);
+			om_process_labels(f, rep);
+			fprintf(f, ",start=\"0x%" PRIx64 "\",kind=\"%s\","
+				"lazy=\"%s\",creator_comm=", r->start,
+				region_kind_name(r->kind),
+				rep->lazy[i] ? "true" : "false");
+			om_label_value(f, r->creator_comm);
+			fprintf(f, "} %" PRIu64 "\n", v);
+		}
+	}
+	fputs("# EOF\n", f);
+}
+
+void report_opts_init(struct report_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->min_size = REPORT_DEFAULT_MIN_SIZE;
+	o->max_pct = REPORT_DEFAULT_MAX_TOUCHED_PCT;
+}
+
+/* The options "report", "run" and "record"'s reports share. */
+int report_option(int argc, char **argv, int *i, struct report_opts *o)
+{
+	const char *arg = argv[*i], *val;
+	int ret;
+
+	if (!strcmp(arg, "--json")) {
+		o->format = REPORT_JSON;
+	} else if (!strcmp(arg, "--threads")) {
+		o->threads = true;
+	} else if ((ret = option_value(argc, argv, i, "--min-size", &val))) {
+		if (ret < 0 || parse_size("--min-size", val, &o->min_size))
+			return -1;
+	} else if ((ret = option_value(argc, argv, i, "--max-touched-pct",
+				       &val))) {
+		if (ret < 0 ||
+		    parse_percent("--max-touched-pct", val, &o->max_pct))
+			return -1;
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+int report_fetch(uint32_t pid, const struct report_opts *o,
+		 struct report **out)
+{
+	struct report *rep;
+	struct mw_watch *watches;
+	size_t nr_watches, i;
+	int ret;
+
+	ret = mw_get_watches(pid, &watches, &nr_watches);
+	if (ret)
+		return ret;
+	if (!nr_watches)
+		return -ENOENT;
+	rep = calloc(1, sizeof(*rep));
+	if (!rep) {
+		free(watches);
+		return -ENOMEM;
+	}
+	rep->pid = pid;
+	rep->threads = o->threads;
+	rep->min_size = o->min_size;
+	rep->max_pct = o->max_pct;
+	/*
+	 * The module filters by pid, but an exited watch can share its pid
+	 * with a live one (pid reuse): the live one is the one whose regions
+	 * GET_REGIONS returns.
+	 */
+	rep->watch = watches[0];
+	for (i = 0; i < nr_watches; i++) {
+		if (watches[i].state == MEMWATCH_WATCH_STATE_LIVE) {
+			rep->watch = watches[i];
+			break;
+		}
+	}
+	free(watches);
+
+	ret = mw_get_regions(pid, &rep->regions, &rep->nr);
+	if (ret) {
+		free(rep);
+		return ret;
+	}
+
+	rep->lazy = calloc(rep->nr + 1, sizeof(*rep->lazy));
+	if (!rep->lazy) {
+		report_free(rep);
+		return -ENOMEM;
+	}
+	for (i = 0; i < rep->nr; i++) {
+		const struct mw_region *r = &rep->regions[i];
+
+		rep->lazy[i] = region_is_lazy(rep, r);
+		rep->nr_lazy += rep->lazy[i];
+		rep->reserved += r->reserved;
+		rep->committed += r->committed;
+		rep->touched += r->touched;
+		rep->faulted += r->faulted;
+	}
+	*out = rep;
+	return 0;
+}
+
+int report_print(const struct report *rep, FILE *f,
+		 enum report_format format)
+{
+	switch (format) {
+	case REPORT_JSON:
+		print_json(rep, f);
+		return 0;
+	case REPORT_OPENMETRICS:
+		print_openmetrics(rep, f);
+		return 0;
+	default:
+		return print_table(rep, f);
+	}
+}
+
+void report_free(struct report *rep)
+{
+	if (!rep)
+		return;
+	free(rep->lazy);
+	mw_regions_free(rep->regions, rep->nr);
+	free(rep);
+}
+
+static int parse_format(const char *val, enum report_format *format)
+{
+	if (!strcmp(val, "table"))
+		*format = REPORT_TABLE;
+	else if (!strcmp(val, "json"))
+		*format = REPORT_JSON;
+	else if (!strcmp(val, "openmetrics"))
+		*format = REPORT_OPENMETRICS;
+	else
+		return usage_error("unknown format '%s' for --format: give "
+				   "table, json or openmetrics", val);
+	return 0;
+}
+
+int cmd_report(int argc, char **argv)
+{
+	struct report_opts o;
+	struct report *rep;
 	bool have_pid = false;
+	uint32_t pid = 0;
 	const char *val;
 	int i, ret;
 
-	rep->min_size = REPORT_DEFAULT_MIN_SIZE;
-	rep->max_pct = REPORT_DEFAULT_MAX_TOUCHED_PCT;
-
+	report_opts_init(&o);
 	for (i = 1; i < argc; i++) {
 		const char *arg = argv[i];
 
-		if (!strcmp(arg, "--json")) {
-			rep->json = true;
-		} else if (!strcmp(arg, "--threads")) {
-			rep->threads = true;
-		} else if ((ret = option_value(argc, argv, &i, "--min-size",
-					       &val))) {
-			if (ret < 0)
-				return CMD_RET_USAGE;
-			ret = parse_size("--min-size", val, &rep->min_size);
-			if (ret)
-				return ret;
-		} else if ((ret = option_value(argc, argv, &i,
-					       "--max-touched-pct", &val))) {
-			if (ret < 0)
-				return CMD_RET_USAGE;
-			ret = parse_percent("--max-touched-pct", val,
-					    &rep->max_pct);
+		ret = report_option(argc, argv, &i, &o);
+		if (ret < 0)
+			return CMD_RET_USAGE;
+		if (ret)
+			continue;
+		ret = option_value(argc, argv, &i, "--format", &val);
+		if (ret < 0)
+			return CMD_RET_USAGE;
+		if (ret) {
+			ret = parse_format(val, &o.format);
 			if (ret)
 				return ret;
 		} else if (!have_pid && pid_argument(arg)) {
-			ret = parse_pid(arg, &rep->pid);
+			ret = parse_pid(arg, &pid);
 			if (ret)
 				return ret;
 			have_pid = true;
@@ -353,67 +597,14 @@ static int parse_args(struct report *rep, int argc, char **argv)
 	}
 	if (!have_pid)
 		return usage_error("missing PID; usage: " PROG_NAME
-				   " report PID [--json] [--min-size SIZE] "
-				   "[--max-touched-pct N] [--threads]");
-	return 0;
-}
+				   " report PID [--json] [--format FORMAT] "
+				   "[--min-size SIZE] [--max-touched-pct N] "
+				   "[--threads]");
 
-int cmd_report(int argc, char **argv)
-{
-	struct report rep = { 0 };
-	struct mw_watch *watches;
-	size_t nr_watches, i;
-	int ret;
-
-	ret = parse_args(&rep, argc, argv);
+	ret = report_fetch(pid, &o, &rep);
 	if (ret)
 		return ret;
-
-	ret = mw_get_watches(rep.pid, &watches, &nr_watches);
-	if (ret)
-		return ret;
-	if (!nr_watches)
-		return -ENOENT;
-	/*
-	 * The module filters by pid, but an exited watch can share its pid
-	 * with a live one (pid reuse): the live one is the one whose regions
-	 * GET_REGIONS returns.
-	 */
-	rep.watch = watches[0];
-	for (i = 0; i < nr_watches; i++) {
-		if (watches[i].state == MEMWATCH_WATCH_STATE_LIVE) {
-			rep.watch = watches[i];
-			break;
-		}
-	}
-	free(watches);
-
-	ret = mw_get_regions(rep.pid, &rep.regions, &rep.nr);
-	if (ret)
-		return ret;
-
-	rep.lazy = calloc(rep.nr + 1, sizeof(*rep.lazy));
-	if (!rep.lazy) {
-		mw_regions_free(rep.regions, rep.nr);
-		return -ENOMEM;
-	}
-	for (i = 0; i < rep.nr; i++) {
-		const struct mw_region *r = &rep.regions[i];
-
-		rep.lazy[i] = region_is_lazy(&rep, r);
-		rep.nr_lazy += rep.lazy[i];
-		rep.reserved += r->reserved;
-		rep.committed += r->committed;
-		rep.touched += r->touched;
-		rep.faulted += r->faulted;
-	}
-
-	if (rep.json)
-		print_json(&rep);
-	else
-		ret = print_table(&rep);
-
-	free(rep.lazy);
-	mw_regions_free(rep.regions, rep.nr);
+	ret = report_print(rep, stdout, o.format);
+	report_free(rep);
 	return ret;
 }

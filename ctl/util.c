@@ -18,6 +18,7 @@
 
 const char *mw_cmd = "status";
 uint32_t mw_subject_pid;
+int mw_exit_status = -1;
 
 static bool usage_reported;
 
@@ -222,6 +223,40 @@ bad:
 	return usage_error("invalid size '%s' for %s: give bytes with an "
 			   "optional K, M or G suffix (binary units), e.g. 32M",
 			   arg, opt);
+}
+
+/*
+ * A duration: a number with an optional fraction and a unit, ms, s or m
+ * (a bare number is seconds): "100ms", "1.5s", "2m".
+ */
+int parse_duration(const char *opt, const char *arg, uint64_t *ns)
+{
+	uint64_t whole, frac = 0, scale = 1, unit;
+	const char *end, *p;
+
+	if (parse_decimal(arg, UINT32_MAX, &whole, &end))
+		goto bad;
+	if (*end == '.') {
+		p = end + 1;
+		if (parse_decimal(p, UINT64_MAX / 10, &frac, &end) ||
+		    end - p > 9)
+			goto bad;
+		for (; p < end; p++)
+			scale *= 10;
+	}
+	if (!strcmp(end, "ms"))
+		unit = 1000000ULL;
+	else if (!strcmp(end, "s") || !*end)
+		unit = 1000000000ULL;
+	else if (!strcmp(end, "m"))
+		unit = 60000000000ULL;
+	else
+		goto bad;
+	*ns = whole * unit + frac * unit / scale;
+	return 0;
+bad:
+	return usage_error("invalid duration '%s' for %s: give a number "
+			   "with ms, s or m, e.g. 100ms or 2s", arg, opt);
 }
 
 int parse_percent(const char *opt, const char *arg, unsigned int *pct)

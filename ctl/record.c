@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * record: a timeline of one process, one JSON object per line and per
+ * sample (the "capture" format plot.c reads; the README describes it).
+ * The process is given by pid, or started as a command the way "run"
+ * starts one, from its first instruction.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <linux/memwatch.h>
+
+#include "memwatchctl.h"
+#include "nl.h"
+
+#define RECORD_DEFAULT_INTERVAL_NS	(100 * 1000000ULL)
+#define CAPTURE_VERSION			1
+
+static volatile sig_atomic_t stop;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+struct record {
+	uint32_t pid;
+	char **cmd;
+	uint64_t interval_ns;
+	uint64_t duration_ns;	/* 0: until the process exits or Ctrl-C */
+	const char *out_path;
+	FILE *out;
+	uint64_t t0;
+	size_t samples;
+};
+
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Each thread's faulted bytes over all regions; free() the result. */
+struct thread_sum *sum_threads(const struct mw_region *r, size_t nr,
+				      size_t *nr_out)
+{
+	struct thread_sum *t = NULL, *p;
+	size_t n = 0, cap = 0, i, k, x;
+
+	for (i = 0; i < nr; i++) {
+		for (k = 0; k < r[i].nr_threads; k++) {
+			const struct mw_thread *th = &r[i].threads[k];
+
+			for (x = 0; x < n && t[x].tid != th->tid; x++)
+				;
+			if (x == n) {
+				if (n == cap) {
+					cap = cap ? cap * 2 : 16;
+					p = realloc(t, cap * sizeof(*t));
+					if (!p) {
+						free(t);
+						return NULL;
+					}
+					t = p;
+				}
+				memset(&t[n], 0, sizeof(t[n]));
+				t[n].tid = th->tid;
+				memcpy(t[n].comm, th->comm, sizeof(t[n].comm));
+				n++;
+			}
+			t[x].faulted += th->faulted;
+		}
+	}
+	*nr_out = n;
+	return t ? t : calloc(1, sizeof(*t));
+}
+
+/* One sample; 1 when the process has exited (this was its last). */
+static int take_sample(struct record *rec)
+{
+	struct mw_watch *watches, w;
+	struct mw_region *regions;
+	struct thread_sum *threads;
+	size_t nr_watches, nr, nr_threads, i;
+	uint64_t res = 0, com = 0, tou = 0, fau = 0;
+	struct json j;
+	int ret;
+
+	ret = mw_get_watches(rec->pid, &watches, &nr_watches);
+	if (ret)
+		return ret;
+	if (!nr_watches)
+		return -ENOENT;
+	w = watches[0];
+	for (i = 0; i < nr_watches; i++)
+		if (watches[i].state == MEMWATCH_WATCH_STATE_LIVE)
+			w = watches[i];
+	free(watches);
+
+	ret = mw_get_regions(rec->pid, &regions, &nr);
+	if (ret)
+		return ret;
+	threads = sum_threads(regions, nr, &nr_threads);
+	if (!threads) {
+		mw_regions_free(regions, nr);
+		return -ENOMEM;
+	}
+	for (i = 0; i < nr; i++) {
+		res += regions[i].reserved;
+		com += regions[i].committed;
+		tou += regions[i].touched;
+		fau += regions[i].faulted;
+	}
+
+	json_init(&j, rec->out);
+	json_open_object(&j, NULL, true);
+	json_u64(&j, "capture_version", CAPTURE_VERSION);
+	json_u64(&j, "timestamp_ns", now_ns(CLOCK_REALTIME));
+	json_u64(&j, "elapsed_ns", now_ns(CLOCK_MONOTONIC) - rec->t0);
+	json_u64(&j, "pid", rec->pid);
+	json_string(&j, "comm", w.comm);
+	json_string(&j, "state", w.state == MEMWATCH_WATCH_STATE_EXITED ?
+		    "exited" : "live");
+	json_u64(&j, "watch_ns", w.ns);
+	json_open_object(&j, "totals", true);
+	json_u64(&j, "regions", nr);
+	json_u64(&j, "reserved_bytes", res);
+	json_u64(&j, "committed_bytes", com);
+	json_u64(&j, "touched_bytes", tou);
+	json_u64(&j, "peak_touched_bytes", w.peak_touched);
+	json_u64(&j, "faulted_bytes", fau);
+	json_close(&j);
+	json_open_array(&j, "regions", true);
+	for (i = 0; i < nr; i++) {
+		const struct mw_region *r = &regions[i];
+
+		json_open_object(&j, NULL, true);
+		json_u64(&j, "id", r->id);
+		json_hex(&j, "start", r->start);
+		json_hex(&j, "end", r->end);
+		json_string(&j, "kind", region_kind_name(r->kind));
+		json_u64(&j, "reserved_bytes", r->reserved);
+		json_u64(&j, "committed_bytes", r->committed);
+		json_u64(&j, "touched_bytes", r->touched);
+		json_u64(&j, "faulted_bytes", r->faulted);
+		json_u64(&j, "creator_tid", r->creator_tid);
+		json_string(&j, "creator_comm", r->creator_comm);
+		json_close(&j);
+	}
+	json_close(&j);
+	json_open_array(&j, "threads", true);
+	for (i = 0; i < nr_threads; i++) {
+		json_open_object(&j, NULL, true);
+		json_u64(&j, "tid", threads[i].tid);
+		json_string(&j, "comm", threads[i].comm);
+		json_u64(&j, "faulted_bytes", threads[i].faulted);
+		json_close(&j);
+	}
+	json_end(&j);
+	fflush(rec->out);
+	rec->samples++;
+
+	free(threads);
+	mw_regions_free(regions, nr);
+	return w.state == MEMWATCH_WATCH_STATE_EXITED;
+}
+
+static int parse_record_args(struct record *rec, int argc, char **argv)
+{
+	bool have_pid = false;
+	const char *val;
+	int i, ret;
+
+	rec->interval_ns = RECORD_DEFAULT_INTERVAL_NS;
+	for (i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+
+		if (!strcmp(arg, "--")) {
+			if (have_pid || i + 1 == argc)
+				return usage_error("give either PID or -- CMD "
+						   "[ARGS...]");
+			rec->cmd = argv + i + 1;
+			break;
+		} else if ((ret = option_value(argc, argv, &i, "--interval",
+					       &val))) {
+			if (ret < 0 || parse_duration("--interval", val,
+						      &rec->interval_ns))
+				return CMD_RET_USAGE;
+			if (rec->interval_ns < 1000000)
+				return usage_error("--interval must be at "
+						   "least 1ms");
+		} else if ((ret = option_value(argc, argv, &i, "--duration",
+					       &val))) {
+			if (ret < 0 || parse_duration("--duration", val,
+						      &rec->duration_ns))
+				return CMD_RET_USAGE;
+		} else if ((ret = option_value(argc, argv, &i, "-o", &val)) ||
+			   (ret = option_value(argc, argv, &i, "--output",
+					       &val))) {
+			if (ret < 0)
+				return CMD_RET_USAGE;
+			rec->out_path = val;
+		} else if (!have_pid && pid_argument(arg)) {
+			ret = parse_pid(arg, &rec->pid);
+			if (ret)
+				return ret;
+			have_pid = true;
+		} else {
+			return unknown_argument(arg);
+		}
+	}
+	if (!have_pid && !rec->cmd)
+		return usage_error("missing PID or -- CMD; usage: " PROG_NAME
+				   " record (PID | -- CMD...) -o FILE");
+	if (!rec->out_path)
+		return usage_error("missing -o FILE (- for stdout)");
+	return 0;
+}
+
+int cmd_record(int argc, char **argv)
+{
+	struct record rec = { 0 };
+	struct timespec next;
+	struct sigaction sa;
+	bool started_watch = false;
+	struct mw_watch w;
+	pid_t child = 0;
+	uint64_t end = 0;
+	int ret, status;
+
+	ret = parse_record_args(&rec, argc, argv);
+	if (ret)
+		return ret;
+
+	if (!strcmp(rec.out_path, "-")) {
+		rec.out = stdout;
+	} else {
+		rec.out = fopen(rec.out_path, "w");
+		if (!rec.out) {
+			fprintf(stderr, PROG_NAME ": record: cannot write '%s': "
+				"%s; give a writable path to -o\n",
+				rec.out_path, strerror(errno));
+			return CMD_RET_FAILED;
+		}
+	}
+
+	if (rec.cmd) {
+		ret = child_start(rec.cmd, 0, false, &child);
+		if (ret)
+			goto out;
+		rec.pid = (uint32_t)child;
+		mw_subject_pid = rec.pid;
+	} else {
+		/* A process nobody watches yet is watched for the recording. */
+		ret = mw_watch(rec.pid, 0, false, &w);
+		if (ret && ret != -EEXIST)
+			goto out;
+		started_watch = !ret;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_stop;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+	}
+
+	rec.t0 = now_ns(CLOCK_MONOTONIC);
+	if (rec.duration_ns)
+		end = rec.t0 + rec.duration_ns;
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	for (;;) {
+		if (child && child_exited(child, &status)) {
+			/* The exited watch's final figures, read once. */
+			ret = take_sample(&rec);
+			child_reap(child);
+			child = 0;
+			break;
+		}
+		ret = take_sample(&rec);
+		if (ret)
+			break;
+		if (stop || (end && now_ns(CLOCK_MONOTONIC) >= end))
+			break;
+		next.tv_nsec += (long)(rec.interval_ns % 1000000000ULL);
+		next.tv_sec += (time_t)(rec.interval_ns / 1000000000ULL);
+		if (next.tv_nsec >= 1000000000L) {
+			next.tv_nsec -= 1000000000L;
+			next.tv_sec++;
+		}
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next,
+				       NULL) == EINTR && !stop)
+			;
+	}
+	if (ret > 0)
+		ret = 0;
+	if (child) {
+		/* --duration ended a command's recording: stop it. */
+		kill(child, SIGTERM);
+		child_reap(child);
+		mw_unwatch(rec.pid);
+	}
+	if (started_watch)
+		mw_unwatch(rec.pid);
+	if (!ret && rec.out != stdout)
+		fprintf(stderr, PROG_NAME ": record: %zu samples written to "
+			"%s\n", rec.samples, rec.out_path);
+out:
+	if (rec.out != stdout && fclose(rec.out) && !ret) {
+		fprintf(stderr, PROG_NAME ": record: cannot write '%s': %s; "
+			"give a writable path to -o\n", rec.out_path,
+			strerror(errno));
+		ret = CMD_RET_FAILED;
+	}
+	return ret;
+}
