@@ -1,0 +1,480 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""End-to-end tests of memwatchctl run, events, record, plot, compare, top
+and report --format openmetrics, on real workloads, against the module's
+own report and /proc/PID/smaps.
+
+  * run: a static program (scripts/first-mmap.c) whose very first system
+    call after exec is an anonymous mmap; its region is in the report, and run exits with the
+    program's status (128+N when signal N killed it);
+  * run --follow-forks reports the children too;
+  * events --json: every line is a JSON object, and the workload's region
+    appears as a region_new event;
+  * record then plot: JSON lines that parse, and an SVG that parses as
+    XML, has lines drawn, and renders to a picture that is not blank
+    (when rsvg-convert is installed);
+  * compare exits 0 on a process at rest;
+  * report --format openmetrics follows the format's rules and its
+    figures equal the JSON report's;
+  * top on a pseudo-terminal draws the view, quits on 'q' and restores
+    the terminal settings.
+
+Needs root and the memwatch module; otherwise it skips (exit 4). Set
+MEMWATCH_CTL to memwatchctl's path. Output is TAP.
+"""
+
+import json
+import os
+import pty
+import re
+import select
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+import xml.etree.ElementTree as ET
+import zlib
+
+KSFT_PASS, KSFT_FAIL, KSFT_SKIP = 0, 1, 4
+MIB = 1 << 20
+TIMEOUT = 60
+
+# Maps 64 MiB, touches 16 MiB of it in steps, names itself, then waits
+# for stdin to close (or exits at once with "exit" as its argument).
+GROW_PY = r"""
+import ctypes, mmap, sys, time
+libc = ctypes.CDLL(None)
+libc.prctl(15, b"mwgrow", 0, 0, 0)
+m = mmap.mmap(-1, 64 << 20)
+for i in range(16):
+    m[i << 20:(i << 20) + 1] = b"x"
+    for k in range(0, 1 << 20, 4096):
+        m[(i << 20) + k] = 1
+    time.sleep(0.02)
+print("ready", flush=True)
+if sys.argv[1:] != ["exit"]:
+    sys.stdin.read()
+"""
+
+
+def out(line=""):
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def diag(msg):
+    for line in str(msg).splitlines() or [""]:
+        out("# " + line)
+
+
+class Fail(Exception):
+    pass
+
+
+class Skip(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def ctl_path():
+    path = os.environ.get("MEMWATCH_CTL")
+    if not path:
+        here = os.path.dirname(os.path.abspath(__file__))
+        path = os.path.join(here, "..", "ctl", "memwatchctl")
+    return os.path.abspath(path)
+
+
+CTL = ctl_path()
+TMP = tempfile.mkdtemp(prefix="mwtools.")
+
+
+def ctl(*args, stdin=subprocess.DEVNULL):
+    p = subprocess.run([CTL] + [str(a) for a in args], capture_output=True,
+                       text=True, errors="replace", timeout=TIMEOUT,
+                       stdin=stdin)
+    return p.returncode, p.stdout, p.stderr
+
+
+def first_mmap_prog():
+    """scripts/first-mmap.c, as make check-build builds it (or built here)."""
+    repo = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    built = os.path.join(repo, "build", "first-mmap")
+    if os.access(built, os.X_OK):
+        return built
+    path = os.path.join(TMP, "first-mmap")
+    if os.path.exists(path):
+        return path
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if not cc or os.uname().machine != "x86_64":
+        raise Skip("needs build/first-mmap, or gcc on x86-64")
+    subprocess.run([cc, "-O1", "-static", "-nostdlib", "-fno-stack-protector",
+                    "-o", path, os.path.join(repo, "scripts", "first-mmap.c")],
+                   check=True, timeout=TIMEOUT)
+    return path
+
+
+class Grow:
+    """The GROW_PY workload, watched, at rest once it said "ready"."""
+
+    def __init__(self):
+        self.p = subprocess.Popen([sys.executable, "-c", GROW_PY],
+                                  stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+        self.pid = self.p.pid
+        rc, _, se = ctl("watch", self.pid)
+        check(rc == 0, "watch %d: %s" % (self.pid, se.strip()))
+        check(self.p.stdout.readline().strip() == "ready",
+              "the workload did not start")
+
+    def stop(self):
+        ctl("unwatch", self.pid)
+        try:
+            self.p.stdin.close()
+            self.p.wait(timeout=30)
+        except Exception:
+            self.p.kill()
+            self.p.wait()
+
+
+# --- run ------------------------------------------------------------------
+
+def t_run_first_mmap():
+    prog = first_mmap_prog()
+    path = os.path.join(TMP, "run.json")
+    rc, so, se = ctl("run", "-o", path, "--", prog)
+    check(rc == 7, "run exited %d, not the program's 7: %s" % (rc, se))
+    m = re.search(r"0x[0-9a-f]{16}", se)
+    check(m, "the program did not say its address: %r" % se)
+    addr = int(m.group(0), 16)
+    with open(path) as f:
+        rep = json.load(f)
+    regions = [r for r in rep["regions"] if int(r["start"], 16) == addr]
+    check(regions, "no region at 0x%x, the first mmap after exec; "
+          "regions: %s" % (addr, [r["start"] for r in rep["regions"]]))
+    r = regions[0]
+    check(r["kind"] == "mmap", "kind %s" % r["kind"])
+    check(r["reserved_bytes"] == 16 * 4096,
+          "reserved %d, not 64K" % r["reserved_bytes"])
+    check(r["faulted_bytes"] == 3 * 4096,
+          "faulted %d, not 3 pages" % r["faulted_bytes"])
+    check(r["creator_tid"] == rep["pid"], "creator %d" % r["creator_tid"])
+    check("%x" % addr in so, "the table on stdout lacks the region")
+
+
+def t_run_exit_status_of_signal():
+    rc, _, se = ctl("run", "--", "sh", "-c", "kill -TERM $$")
+    check(rc == 128 + 15, "run exited %d, not 143: %s" % (rc, se))
+
+
+def t_run_forwards_sigterm():
+    p = subprocess.Popen([CTL, "run", "--json", "--", "sleep", "30"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    time.sleep(1.0)
+    p.terminate()
+    so, se = p.communicate(timeout=TIMEOUT)
+    check(p.returncode == 128 + 15, "exit %d: %s" % (p.returncode, se))
+    rep = json.loads(so)
+    check(rep["state"] == "exited", "state %s" % rep["state"])
+
+
+def t_run_bad_command():
+    rc, _, se = ctl("run", "--", "/nonexistent/program")
+    check(rc == 1, "exit %d" % rc)
+    check(se.startswith("memwatchctl: run: ") and se.count("\n") == 1,
+          "not one line: %r" % se)
+    rc, _, se = ctl("run")
+    check(rc == 2, "run without a command: exit %d" % rc)
+
+
+def t_run_follow_forks():
+    rc, so, se = ctl("run", "--follow-forks", "--json", "--",
+                     "sh", "-c", "/bin/true; /bin/true; exit 3")
+    if rc == 1 and "does not support" in se:
+        raise Skip("the module has no follow-forks")
+    check(rc == 3, "exit %d: %s" % (rc, se))
+    procs = json.loads(so)["processes"]
+    comms = [p["comm"] for p in procs]
+    check(len(procs) == 3, "%d processes reported, not 3: %s"
+          % (len(procs), comms))
+    check(comms.count("true") == 2, "children: %s" % comms)
+
+
+# --- events ---------------------------------------------------------------
+
+def t_events_json():
+    prog = first_mmap_prog()
+    ev = subprocess.Popen([CTL, "events", "--json"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.0)  # subscribed
+        rc, _, se = ctl("run", "--", prog)
+        check(rc == 7, "run: %d %s" % (rc, se))
+        addr = int(re.search(r"0x[0-9a-f]{16}", se).group(0), 16)
+        time.sleep(1.0)  # the events worker sends shortly after
+    finally:
+        ev.terminate()
+    so, se = ev.communicate(timeout=TIMEOUT)
+    check(ev.returncode == 0, "events exited %d: %s" % (ev.returncode, se))
+    lines = so.splitlines()
+    check(lines, "no events")
+    events = []
+    for line in lines:
+        try:
+            events.append(json.loads(line))
+        except ValueError as e:
+            raise Fail("not a JSON line (%s): %r" % (e, line))
+    new = [e for e in events if e["type"] == "region_new"
+           and int(e["start"], 16) == addr]
+    check(new, "no region_new at 0x%x among %d events" % (addr, len(events)))
+    check(new[0]["size_bytes"] == 16 * 4096, "size %s" % new[0])
+    check(any(e["type"] == "exit" and e["pid"] == new[0]["pid"]
+              for e in events), "no exit event")
+
+
+# --- record and plot ------------------------------------------------------
+
+def png_is_blank(path):
+    """True if every pixel of a PNG has the same bytes."""
+    with open(path, "rb") as f:
+        data = f.read()
+    check(data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG")
+    pos, idat, width = 8, b"", 0
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            width = struct.unpack(">I", body[:4])[0]
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    raw = zlib.decompress(idat)
+    check(width > 0 and raw, "no image data")
+    # skip each row's filter byte: distinct pixel bytes other than 0
+    return len(set(raw[1:width * 4])) <= 1 and len(set(raw)) <= 2
+
+
+def t_record_plot():
+    cap = os.path.join(TMP, "cap.jsonl")
+    rc, _, se = ctl("record", "--interval", "50ms", "-o", cap, "--",
+                    sys.executable, "-c", GROW_PY, "exit")
+    check(rc == 0, "record exited %d: %s" % (rc, se))
+    samples = []
+    with open(cap) as f:
+        for line in f:
+            samples.append(json.loads(line))
+    check(len(samples) >= 3, "%d samples" % len(samples))
+    for s in samples:
+        for k in ("timestamp_ns", "elapsed_ns", "pid", "totals", "regions",
+                  "threads"):
+            check(k in s, "a sample lacks %s" % k)
+        check(s["totals"]["reserved_bytes"] ==
+              sum(r["reserved_bytes"] for r in s["regions"]),
+              "totals are not the sum of the regions")
+    el = [s["elapsed_ns"] for s in samples]
+    check(el == sorted(el), "elapsed_ns goes backwards")
+    peak = max(s["totals"]["touched_bytes"] for s in samples)
+    check(peak >= 16 * MIB, "touched peaked at %d, not 16M" % peak)
+    top = max(samples[-1]["threads"], key=lambda t: t["faulted_bytes"])
+    check(top["faulted_bytes"] >= 16 * MIB and top["comm"],
+          "the thread that faulted most: %s" % top)
+
+    svg = os.path.join(TMP, "growth.svg")
+    rc, _, se = ctl("plot", cap, "-o", svg)
+    check(rc == 0, "plot exited %d: %s" % (rc, se))
+    root = ET.parse(svg).getroot()
+    check(root.tag.endswith("svg"), "root is %s" % root.tag)
+    lines = [e for e in root.iter() if e.tag.endswith("polyline")]
+    check(len(lines) >= 3, "%d lines drawn" % len(lines))
+    text = " ".join(e.text or "" for e in root.iter()
+                    if e.tag.endswith("text"))
+    check("reserved" in text and top["comm"] in text,
+          "labels: %r" % text[:300])
+
+    rsvg = shutil.which("rsvg-convert")
+    if rsvg:
+        png = os.path.join(TMP, "growth.png")
+        subprocess.run([rsvg, "-o", png, svg], check=True, timeout=TIMEOUT)
+        check(not png_is_blank(png), "the rendered plot is blank")
+    else:
+        diag("rsvg-convert not installed: the SVG was not rendered")
+
+    bad = os.path.join(TMP, "bad.jsonl")
+    with open(bad, "w") as f:
+        f.write(open(cap).readline() + '{"elapsed_ns": [\n')
+    rc, _, se = ctl("plot", bad, "-o", os.path.join(TMP, "bad.svg"))
+    check(rc == 1 and ":2:" in se and se.count("\n") == 1,
+          "malformed capture: exit %d, %r" % (rc, se))
+
+
+# --- compare and openmetrics ---------------------------------------------
+
+def t_compare_at_rest():
+    w = Grow()
+    try:
+        rc, so, se = ctl("compare", w.pid)
+        check(rc == 0, "compare exited %d: %s\n%s" % (rc, se, so))
+        check("0 differ" in so, "summary: %r" % so[-200:])
+        rep = json.loads(ctl("report", w.pid, "--json")[1])
+        big = [r for r in rep["regions"] if r["reserved_bytes"] == 64 * MIB]
+        check(big, "no 64M region")
+        row = [ln for ln in so.splitlines() if ln.startswith(big[0]["start"])]
+        check(row and "64.0M" in row[0] and row[0].endswith("ok"),
+              "the 64M region's row: %r" % row)
+    finally:
+        w.stop()
+
+
+OM_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+OM_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
+OM_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"')
+
+
+def parse_openmetrics(text):
+    """Families by name: type, unit, help and samples; Fail on a rule."""
+    check(text.endswith("# EOF\n"), "does not end with '# EOF'")
+    fams, order, cur = {}, [], None
+    for n, line in enumerate(text.splitlines()[:-1], 1):
+        where = "line %d %r" % (n, line)
+        check(line, "empty line: " + where)
+        if line.startswith("#"):
+            parts = line.split(" ", 3)
+            check(len(parts) >= 3 and parts[1] in ("TYPE", "HELP", "UNIT"),
+                  "bad comment: " + where)
+            name = parts[2]
+            check(OM_NAME.match(name), "bad name: " + where)
+            if name != cur:
+                check(name not in fams, "family split: " + where)
+                fams[name] = {"samples": []}
+                order.append(name)
+                cur = name
+            f = fams[name]
+            check(parts[1] not in f, "repeated %s: %s" % (parts[1], where))
+            check(not f["samples"], "metadata after samples: " + where)
+            f[parts[1]] = parts[3] if len(parts) > 3 else ""
+            continue
+        m = OM_SAMPLE.match(line)
+        check(m, "bad sample: " + where)
+        name, labels, value = m.group(1), m.group(3) or "", m.group(4)
+        f = fams.get(cur)
+        check(f is not None and "TYPE" in f, "sample without TYPE: " + where)
+        typ = f["TYPE"]
+        ok_names = {cur} if typ == "gauge" else {cur + "_total",
+                                                 cur + "_created"}
+        check(name in ok_names, "%s sample of %s family: %s"
+              % (name, typ, where))
+        if "UNIT" in f:
+            check(cur.endswith("_" + f["UNIT"]), "unit not in name: " + where)
+        rest = OM_LABEL.sub("", labels).replace(",", "")
+        check(rest == "", "bad labels: " + where)
+        float(value)
+        f["samples"].append((name, dict(OM_LABEL.findall(labels)),
+                             float(value)))
+    return fams
+
+
+def t_openmetrics():
+    w = Grow()
+    try:
+        rc, so, se = ctl("report", w.pid, "--format", "openmetrics")
+        check(rc == 0, "exit %d: %s" % (rc, se))
+        fams = parse_openmetrics(so)
+        rep = json.loads(ctl("report", w.pid, "--json")[1])
+        for key in ("reserved_bytes", "committed_bytes"):
+            s = fams["memwatch_" + key]["samples"]
+            check(len(s) == 1 and s[0][2] == rep["totals"][key],
+                  "%s: %s vs %d" % (key, s, rep["totals"][key]))
+            check(s[0][1]["pid"] == str(w.pid), "labels %s" % s[0][1])
+        big = [s for s in fams["memwatch_region_reserved_bytes"]["samples"]
+               if s[2] == 64 * MIB]
+        check(big, "the 64M region is not a series")
+        check("memwatch_faulted_bytes" in fams and
+              fams["memwatch_faulted_bytes"]["TYPE"] == "counter",
+              "faulted is not a counter")
+    finally:
+        w.stop()
+
+
+# --- top ------------------------------------------------------------------
+
+def t_top_quits_and_restores():
+    w = Grow()
+    master, slave = pty.openpty()
+    try:
+        before = termios.tcgetattr(slave)
+        p = subprocess.Popen([CTL, "top", str(w.pid), "--interval", "200ms"],
+                             stdin=slave, stdout=slave, stderr=slave,
+                             start_new_session=True)
+        buf = b""
+        end = time.time() + 20
+        while time.time() < end and b"THREADS GROWING" not in buf:
+            r, _, _ = select.select([master], [], [], 0.5)
+            if r:
+                buf += os.read(master, 65536)
+        check(b"LARGEST REGIONS" in buf and b"THREADS GROWING" in buf,
+              "no view drawn: %r" % buf[-300:])
+        check(b"mwgrow" in buf, "the thread is not named")
+        os.write(master, b"q")
+        p.wait(timeout=20)
+        check(p.returncode == 0, "top exited %d" % p.returncode)
+        after = termios.tcgetattr(slave)
+        check(after[3] == before[3], "local modes not restored: %o vs %o"
+              % (after[3], before[3]))
+    finally:
+        os.close(master)
+        os.close(slave)
+        w.stop()
+
+
+TESTS = [
+    ("run_captures_first_mmap_after_exec", t_run_first_mmap),
+    ("run_exit_status_of_a_signal", t_run_exit_status_of_signal),
+    ("run_forwards_sigterm", t_run_forwards_sigterm),
+    ("run_bad_command_one_line_exit_1", t_run_bad_command),
+    ("run_follow_forks_reports_children", t_run_follow_forks),
+    ("events_json_lines_include_the_region", t_events_json),
+    ("record_then_plot_valid_svg", t_record_plot),
+    ("compare_at_rest_exits_0", t_compare_at_rest),
+    ("report_openmetrics_parses", t_openmetrics),
+    ("top_quits_on_q_and_restores_terminal", t_top_quits_and_restores),
+]
+
+
+def main():
+    if os.geteuid() != 0:
+        out("1..0 # SKIP must be run as root")
+        return KSFT_SKIP
+    rc, _, se = ctl("status")
+    if rc != 0:
+        out("1..0 # SKIP the memwatch module is not loaded")
+        return KSFT_SKIP
+    out("TAP version 13")
+    out("1..%d" % len(TESTS))
+    failed = 0
+    for n, (name, fn) in enumerate(TESTS, 1):
+        t0 = time.time()
+        try:
+            fn()
+            out("ok %d - %s # %.1fs" % (n, name, time.time() - t0))
+        except Skip as e:
+            out("ok %d - %s # SKIP %s" % (n, name, e))
+        except Exception as e:
+            if not isinstance(e, Fail):
+                e = "%s: %s" % (type(e).__name__, e)
+            diag(e)
+            out("not ok %d - %s" % (n, name))
+            failed += 1
+    shutil.rmtree(TMP, ignore_errors=True)
+    out("# %d passed, %d failed" % (len(TESTS) - failed, failed))
+    return KSFT_FAIL if failed else KSFT_PASS
+
+
+if __name__ == "__main__":
+    sys.exit(main())
