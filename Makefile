@@ -17,6 +17,11 @@
 #   make demo         boot the 6.12 kernel and show memwatch at work
 #   make vm-shell     interactive shell in a guest (KVER=..., default 6.12)
 #   make style        checkpatch, kernel-doc, sparse W=1, -Werror builds
+#   make install      module into /lib/modules/KVER/extra (and depmod),
+#                     memwatchctl, its man page and bash completion under
+#                     PREFIX (/usr/local); DESTDIR= stages them
+#   make uninstall    remove what install put there
+#   make dkms-check   dkms add and build against the 6.12 headers, in build/
 #   make clean        remove build outputs (not the setup cache)
 
 MEMWATCH_CACHE ?= $(if $(XDG_CACHE_HOME),$(XDG_CACHE_HOME),$(HOME)/.cache)/memwatch
@@ -92,6 +97,61 @@ build/touch-mem: scripts/touch-mem.c
 	@mkdir -p build
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -o $@ $<
 
+# No loader, no libc: its first system call after exec is an mmap.
+build/first-mmap: scripts/first-mmap.c
+	@mkdir -p build
+	$(CC) -O1 -static -nostdlib -fno-stack-protector -Wall -Wextra -o $@ $<
+
+# The demo's workloads: zlib from many threads, in C and, when a JDK is
+# installed, through java.util.zip.Inflater.
+build/jarload: demo/jarload.c
+	@mkdir -p build
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -o $@ $< -lz -lpthread
+
+build/java/JarLoad.class: demo/JarLoad.java
+	@mkdir -p build/java
+	javac -d build/java $<
+
+DEMO_JAVA := $(if $(shell command -v javac),build/java/JarLoad.class)
+
+# Installing: the module for the kernel KDIR belongs to.
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+INSTALL_KVER ?= $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
+INSTALL_FILES = $(DESTDIR)/lib/modules/$(INSTALL_KVER)/extra/memwatch.ko \
+	$(DESTDIR)$(SBINDIR)/memwatchctl $(DESTDIR)$(MANDIR)/man8/memwatchctl.8 \
+	$(DESTDIR)$(BASHCOMPDIR)/memwatchctl
+
+install: all
+	@test -n "$(INSTALL_KVER)" || { echo "make: no kernel release in $(KDIR): set KDIR or INSTALL_KVER" >&2; exit 1; }
+	install -D -m 0644 module/memwatch.ko $(DESTDIR)/lib/modules/$(INSTALL_KVER)/extra/memwatch.ko
+	install -D -m 0755 ctl/memwatchctl $(DESTDIR)$(SBINDIR)/memwatchctl
+	install -D -m 0644 ctl/memwatchctl.8 $(DESTDIR)$(MANDIR)/man8/memwatchctl.8
+	install -D -m 0644 ctl/memwatchctl.bash-completion $(DESTDIR)$(BASHCOMPDIR)/memwatchctl
+	$(if $(DESTDIR),,depmod -a $(INSTALL_KVER))
+
+uninstall:
+	rm -f $(INSTALL_FILES)
+	$(if $(DESTDIR),,depmod -a $(INSTALL_KVER))
+
+# dkms.conf checked the way users run it, with dkms's trees kept in build/.
+DKMS_VERSION = $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
+DKMS = dkms --dkmstree $(CURDIR)/build/dkms/tree --sourcetree $(CURDIR)/build/dkms/src
+
+dkms-check: need-env
+	@command -v dkms >/dev/null || { echo "make: dkms is not installed: run 'sudo make setup'" >&2; exit 1; }
+	rm -rf build/dkms
+	mkdir -p build/dkms/tree build/dkms/src/memwatch-$(DKMS_VERSION)
+	tar -cf - $(BUILD_OUTPUTS) dkms.conf module include | \
+		tar -xf - -C build/dkms/src/memwatch-$(DKMS_VERSION)
+	$(DKMS) add memwatch/$(DKMS_VERSION)
+	$(DKMS) build memwatch/$(DKMS_VERSION) -k $(KVER_612) >build/dkms/build.log 2>&1 || \
+		{ cat build/dkms/build.log; exit 1; }
+	@ls build/dkms/tree/memwatch/$(DKMS_VERSION)/$(KVER_612)/*/module/memwatch.ko* >/dev/null
+	@echo "dkms-check: memwatch/$(DKMS_VERSION) builds with dkms against $(KVER_612)"
+
 setup:
 	scripts/setup.sh
 
@@ -108,7 +168,8 @@ LOCK = @mkdir -p build; \
 check: setup
 	$(LOCK) sh -c '$(SUBMAKE) check-build && selftests/qemu/check.sh'
 
-check-build: ctl selftests modules-unlocked build/touch-mem
+check-build: ctl selftests modules-unlocked build/touch-mem \
+	build/first-mmap dkms-check
 
 qemu-test: need-env
 	$(LOCK) selftests/qemu/check.sh $(KERNELS)
@@ -116,7 +177,7 @@ qemu-test: need-env
 demo: setup
 	$(LOCK) $(SUBMAKE) demo-unlocked
 
-demo-unlocked: need-env ctl build/touch-mem
+demo-unlocked: need-env ctl build/touch-mem build/jarload $(DEMO_JAVA)
 	@$(SUBMAKE) module-kver KVER=$(KVER_612)
 	selftests/qemu/run-vm.sh $(KVER_612) scripts/demo-guest.sh
 
@@ -172,6 +233,7 @@ clean:
 	$(MAKE) -C selftests clean
 
 .PHONY: all need-env module ctl selftests modules modules-unlocked \
-	module-kver setup check check-build qemu-test demo \
+	module-kver setup check check-build qemu-test demo install uninstall \
+	dkms-check \
 	demo-unlocked vm-shell style style-run checkpatch kernel-doc sparse \
 	sparse-kver cwarn clean
