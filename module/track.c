@@ -2237,23 +2237,126 @@ void memwatch_stats(struct memwatch_stats *st)
 	st->mem_bytes = atomic64_read(&mw_mem);
 }
 
+#ifdef DEBUG
+/* Extents are sorted, disjoint, and each region counts its own. */
+static bool __extents_sane(struct memwatch_target *t)
+{
+	unsigned long last_end = 0;
+	struct mw_region *r;
+	struct rb_node *n;
+	u32 nodes = 0, owned = 0;
+
+	for (n = rb_first(&t->extents); n; n = rb_next(n)) {
+		struct mw_extent *e = rb_entry(n, struct mw_extent, rb);
+
+		if (e->start >= e->end || e->start < last_end)
+			return false;
+		last_end = e->end;
+		nodes++;
+	}
+	list_for_each_entry(r, &t->regions, node)
+		owned += r->nr_extents;
+	return nodes == owned;
+}
+
+static bool __selftest_add(struct memwatch_target *t, unsigned long start,
+			   unsigned long end)
+{
+	struct mw_region *r = region_alloc(GFP_ATOMIC);
+	struct mw_extent *e = extent_alloc(GFP_ATOMIC);
+
+	if (!r || !e) {
+		if (r)
+			region_free(r);
+		if (e)
+			extent_free(e);
+		return false;
+	}
+	__region_add(t, r, e, start, end);
+	return true;
+}
+
+/*
+ * Cuts, splits and refills of the extent tree on a watch with no process,
+ * checked against what they must leave.
+ */
+static bool track_selftest(void)
+{
+	struct memwatch_target *t = kzalloc(sizeof(*t), GFP_KERNEL);
+	struct mw_extent *e;
+	bool ok = false;
+
+	if (!t)
+		return false;
+	t->pending = alloc_percpu(struct mw_pending);
+	if (!t->pending)
+		goto out_free;
+	spin_lock_init(&t->lock);
+	t->extents = RB_ROOT;
+	INIT_LIST_HEAD(&t->regions);
+	spin_lock(&t->lock);
+	if (!__selftest_add(t, 0x10000, 0x20000))
+		goto out_unlock;
+	__cut(t, 0x14000, 0x16000, false);	/* a hole: two extents */
+	e = extent_at(t, 0x10000);
+	if (!e || e->region->nr_extents != 2 || extent_at(t, 0x15000) ||
+	    !__extents_sane(t))
+		goto out_unlock;
+	if (!__selftest_add(t, 0x14000, 0x15000))	/* into the hole */
+		goto out_unlock;
+	__split_at(t, 0x18000);
+	if (t->nr_regions != 2 || e->region->nr_extents != 3 ||
+	    !__extents_sane(t))
+		goto out_unlock;
+	__cut(t, 0x1f000, 0x30000, false);	/* the tail */
+	if (extent_at(t, 0x1f000) || !extent_at(t, 0x1e000) ||
+	    !__extents_sane(t))
+		goto out_unlock;
+	__cut(t, 0, 0x100000, false);		/* everything */
+	ok = !t->nr_regions && RB_EMPTY_ROOT(&t->extents) &&
+	     list_empty(&t->regions);
+out_unlock:
+	__drop_regions(t);
+	spin_unlock(&t->lock);
+	free_percpu(t->pending);
+out_free:
+	kfree(t);
+	return ok;
+}
+#endif
+
 /**
  * memwatch_track_init() - set up tracking
  *
- * Return: 0 or -ENOMEM.
+ * DEBUG builds first test the extent tree (track_selftest()).
+ *
+ * Return: 0, -ENOMEM, or -ENOTRECOVERABLE when a self-test fails.
  */
 int memwatch_track_init(void)
 {
+	int ret;
+
 	region_cache = KMEM_CACHE(mw_region, 0);
 	extent_cache = KMEM_CACHE(mw_extent, 0);
 	attr_cache = KMEM_CACHE(mw_attr, 0);
-	if (!region_cache || !extent_cache || !attr_cache) {
-		kmem_cache_destroy(region_cache);
-		kmem_cache_destroy(extent_cache);
-		kmem_cache_destroy(attr_cache);
-		return -ENOMEM;
+	ret = -ENOMEM;
+	if (!region_cache || !extent_cache || !attr_cache)
+		goto out_destroy;
+#ifdef DEBUG
+	ret = -ENOTRECOVERABLE;
+	if (!track_selftest()) {
+		pr_err("track self-tests: FAIL\n");
+		goto out_destroy;
 	}
+	pr_info("track self-tests: pass\n");
+#endif
 	return 0;
+
+out_destroy:
+	kmem_cache_destroy(region_cache);
+	kmem_cache_destroy(extent_cache);
+	kmem_cache_destroy(attr_cache);
+	return ret;
 }
 
 /* Probes are gone: no handler can reach a target any more. */
