@@ -179,7 +179,9 @@ demo: setup
 
 demo-unlocked: need-env ctl build/touch-mem build/jarload $(DEMO_JAVA)
 	@$(SUBMAKE) module-kver KVER=$(KVER_612)
-	selftests/qemu/run-vm.sh $(KVER_612) scripts/demo-guest.sh
+	@mkdir -p build/demo
+	selftests/qemu/run-vm.sh -r build/demo/results.txt $(KVER_612) scripts/demo-guest.sh
+	@scripts/demo-plot.sh build/demo/results.txt build/demo
 
 vm-shell: need-env
 	selftests/qemu/run-vm.sh -i $(or $(KVER),$(KVER_612))

@@ -3,21 +3,22 @@
 #
 # The `make demo` script, run inside the 6.12 guest by
 # selftests/qemu/run-vm.sh (as root, repository as the working directory):
-# load memwatch, show its status, watch a program that faults in 64 MiB of
-# anonymous memory, and show the status (the probes' hit counts rose) and
-# the program's regions.
+# the case memwatch exists for. build/jarload inflates JAR entries through
+# zlib from 16 named loader threads, as the service's start-up did; run
+# under `memwatchctl run`, its report flags the 64 MiB glibc arenas that
+# are mostly address space, shows the ones that hold physical memory, and
+# names the loader threads that created and filled them. A recording of
+# the same start-up is sent to the host (scripts/demo-plot.sh draws it).
+# Then the same through a JVM, java.util.zip.Inflater from many threads,
+# when a JDK is installed.
 #
 # Environment (from run-vm.sh): MEMWATCH_KO, MEMWATCH_CTL, MEMWATCH_REPO.
 
 set -e
 
 loaded=
-touch_pid=
 
 cleanup() {
-	if [ -n "$touch_pid" ]; then
-		kill "$touch_pid" 2>/dev/null || true
-	fi
 	if [ -n "$loaded" ]; then
 		run rmmod memwatch
 	fi
@@ -38,48 +39,65 @@ memwatchctl() {
 	run "$MEMWATCH_CTL" "$@"
 }
 
-touch_mem="$MEMWATCH_REPO/build/touch-mem"
-
-# touch-mem -w: says "ready" and waits for a line before mapping, and for
-# another before unmapping.
-start_touch_mem() {
-	coproc TOUCH { exec "$touch_mem" -w "$1"; }
-	touch_pid=$TOUCH_PID
-	read -r line <&"${TOUCH[0]}"
-	echo "$line"
+# The lazy arenas and the full ones, and who made and filled them.
+summary() {
+	python3 - "$1" <<'PY'
+import json, sys
+rep = json.load(open(sys.argv[1]))
+arenas = [r for r in rep["regions"] if r["reserved_bytes"] >= 32 << 20]
+lazy = [r for r in arenas if r["lazy"]]
+print("%d regions of 32 MiB or more; %d lazy (mostly address space), "
+      "%d holding memory" % (len(arenas), len(lazy), len(arenas) - len(lazy)))
+shown = sorted(arenas, key=lambda r: -r["touched_bytes"])[:16]
+for r in shown:
+    fill = ", ".join("%s %.1fM" % (t["comm"], t["faulted_bytes"] / 2**20)
+                     for t in r["threads"][:2]) or "-"
+    print("  %s %5.1fM reserved %5.1fM touched %-4s created by %-14s "
+          "filled by %s" % (r["start"], r["reserved_bytes"] / 2**20,
+                            r["touched_bytes"] / 2**20,
+                            "LAZY" if r["lazy"] else "", r["creator_comm"],
+                            fill))
+if len(arenas) > len(shown):
+    print("  ... and %d more" % (len(arenas) - len(shown)))
+PY
 }
 
-touch_mem_next() {
-	echo >&"${TOUCH[1]}"
-	if read -r line <&"${TOUCH[0]}"; then
-		echo "$line"
-	fi
-}
+jarload="$MEMWATCH_REPO/build/jarload"
 
 step "load the module"
 run insmod "$MEMWATCH_KO"
 loaded=1
 
-step "status: probes attached, nothing watched yet"
-memwatchctl status
+step "the JAR loader's start-up, watched from its first instruction"
+memwatchctl run --threads --min-size 32M -o /tmp/jarload.json -- \
+	"$jarload" </dev/null
 
-step "start a program that will map and touch 64 MiB, and watch it"
-echo "+ $touch_mem -w 64 &"
-start_touch_mem 64
-memwatchctl watch "$touch_pid"
+step "the 64 MiB glibc arenas: lazy ones flagged, and the loader threads that made and filled them"
+summary /tmp/jarload.json
 
-step "let it fault the memory in"
-touch_mem_next
+step "the same start-up recorded every 50ms, for the growth plot"
+memwatchctl record --interval 50ms -o /tmp/capture.jsonl -- \
+	"$jarload" </dev/null >/dev/null
+# The guest cannot write to the host: the capture goes over the result
+# channel only (not the console), for scripts/demo-plot.sh to draw there.
+{
+	echo "memwatch-demo-capture-begin"
+	gzip -9c /tmp/capture.jsonl | base64 -w 76
+	echo "memwatch-demo-capture-end"
+} >/dev/ttyS1
+"$MEMWATCH_CTL" plot /tmp/capture.jsonl -o /tmp/growth.svg
+echo "(capture: $(wc -l </tmp/capture.jsonl) samples; sent to the host for plotting)"
 
-step "status: the hit counts rose"
-memwatchctl status
+step "the same through a JVM: java.util.zip.Inflater from 16 threads"
+if command -v java >/dev/null && [ -e "$MEMWATCH_REPO/build/java/JarLoad.class" ]; then
+	memwatchctl run --min-size 32M -o /tmp/java.json -- \
+		java -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+		-cp "$MEMWATCH_REPO/build/java" JarLoad </dev/null >/tmp/java.txt
+	grep '^total:' /tmp/java.txt || true
+	summary /tmp/java.json
+else
+	echo "skipped: no JDK (install openjdk-17-jdk-headless for java and javac)"
+fi
 
-step "its regions: the 64 MiB one is fully touched"
-memwatchctl report "$touch_pid"
-
-step "let it exit, then unload"
-touch_mem_next
-wait "$touch_pid" || true
-touch_pid=
 loaded=
 run rmmod memwatch
