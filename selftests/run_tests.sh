@@ -10,6 +10,9 @@
 # not built) gets a "not ok" line of its own, so no failure is lost when the
 # TAP lines are counted.
 #
+# MEMWATCH_PROG_TIMEOUT overrides the per-program timeout of ./settings
+# (slow debug kernels).
+#
 # Exits 0 when nothing failed (skips are not failures), 1 otherwise.
 # The module must be loaded first; without it every test skips.
 
@@ -19,10 +22,10 @@ set -o pipefail
 dir=$(cd "$(dirname "$0")" && pwd)
 bindir=${MEMWATCH_SELFTESTS_BIN:-$dir}
 ksft_skip=4
-progs="memwatch_nl memwatch_track"
+progs="memwatch_nl memwatch_track memwatch_fuzz memwatch_stress"
 
 timeout=$(sed -n 's/^timeout=//p' "$dir/settings" 2>/dev/null || true)
-timeout=${timeout:-300}
+timeout=${MEMWATCH_PROG_TIMEOUT:-${timeout:-300}}
 
 out=$(mktemp)
 cleanup() {
