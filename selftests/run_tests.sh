@@ -22,7 +22,7 @@ set -o pipefail
 dir=$(cd "$(dirname "$0")" && pwd)
 bindir=${MEMWATCH_SELFTESTS_BIN:-$dir}
 ksft_skip=4
-progs="memwatch_nl memwatch_track memwatch_fuzz memwatch_stress"
+progs="memwatch_nl memwatch_track memwatch_harden memwatch_fuzz memwatch_stress"
 
 timeout=$(sed -n 's/^timeout=//p' "$dir/settings" 2>/dev/null || true)
 timeout=${MEMWATCH_PROG_TIMEOUT:-${timeout:-300}}
