@@ -775,14 +775,23 @@ static int run_unpriv(unsigned long n, struct stats *out)
 	return 0;
 }
 
+/* The errnos include/uapi/linux/memwatch.h gives a meaning to. */
+static bool documented(int e)
+{
+	return e == EPERM || e == EINVAL || e == EOPNOTSUPP || e == ESRCH ||
+	       e == ENOENT || e == EEXIST || e == ENOSPC || e == ENOMEM;
+}
+
 static void print_errs(const char *who, const struct stats *st)
 {
 	int e;
 
 	for (e = 1; e < 256; e++)
 		if (st->err[e])
-			ksft_print_msg("%s: %lu error replies %s (%d)\n", who,
-				       st->err[e], strerror(e), e);
+			ksft_print_msg("%s: %lu error replies %s (%d)%s\n", who,
+				       st->err[e], strerror(e), e,
+				       documented(e) ? "" :
+				       ", not an errno the UAPI header lists");
 }
 
 static uint32_t before_pids[256];
