@@ -16,7 +16,14 @@
 #   make qemu-test    run the tests on both kernels with what is built
 #   make demo         boot the 6.12 kernel and show memwatch at work
 #   make vm-shell     interactive shell in a guest (KVER=..., default 6.12)
-#   make style        checkpatch, kernel-doc, sparse W=1, -Werror builds
+#   make style        checkpatch, kernel-doc, sparse W=1, -Werror builds,
+#                     cppcheck and clang-tidy on ctl/
+#   make ctl-asan     memwatchctl's tests under ASan+UBSan in a 6.12 guest
+#   make check-debug  build (once, cached; an hour or more on 2 cores) a
+#                     6.12 kernel with KASAN, lockdep, debug objects and
+#                     kmemleak, and run every selftest plus a kmemleak scan
+#                     on it; check-debug-if-cached does only the run, and
+#                     only if that kernel is in the cache (for CI)
 #   make install      module into /lib/modules/KVER/extra (and depmod),
 #                     memwatchctl, its man page and bash completion under
 #                     PREFIX (/usr/local); DESTDIR= stages them
@@ -91,7 +98,7 @@ module-kver:
 	rm -rf build/$(KVER)/module build/$(KVER)/include
 	mkdir -p build/$(KVER)
 	tar -cf - $(BUILD_OUTPUTS) module include | tar -xf - -C build/$(KVER)
-	$(MAKE) -C /lib/modules/$(KVER)/build M=$(CURDIR)/build/$(KVER)/module modules
+	$(MAKE) -C $(or $(KVER_KDIR),/lib/modules/$(KVER)/build) M=$(CURDIR)/build/$(KVER)/module modules
 
 build/touch-mem: scripts/touch-mem.c
 	@mkdir -p build
@@ -186,10 +193,86 @@ demo-unlocked: need-env ctl build/touch-mem build/jarload $(DEMO_JAVA)
 vm-shell: need-env
 	selftests/qemu/run-vm.sh -i $(or $(KVER),$(KVER_612))
 
+# The debug kernel: selftests/qemu/debug-kernel.sh builds it from
+# selftests/config + selftests/config.debug into $(MEMWATCH_CACHE)/debug-kernel
+# and writes its env there (KVER_DEBUG, KIMG_DEBUG, KDIR_DEBUG). Guests on it
+# run far slower (KASAN, lockdep under TCG): hence the long timeouts.
+DEBUG_ENV = $(MEMWATCH_CACHE)/debug-kernel/env
+DEBUG_RUN = . $(DEBUG_ENV) && \
+	$(SUBMAKE) module-kver KVER=$$KVER_DEBUG KVER_KDIR=$$KDIR_DEBUG && \
+	MEMWATCH_KIMG=$$KIMG_DEBUG MEMWATCH_TIMEOUT=3600 \
+	MEMWATCH_TESTS_TIMEOUT=3300 MEMWATCH_PROG_TIMEOUT=1500 \
+	MEMWATCH_RUN_TESTS=selftests/qemu/debug-tests.sh \
+	selftests/qemu/check.sh $$KVER_DEBUG
+
+check-debug: setup
+	selftests/qemu/debug-kernel.sh
+	$(LOCK) sh -c '$(SUBMAKE) ctl selftests build/touch-mem && $(DEBUG_RUN)'
+
+check-debug-if-cached: need-env
+	@if selftests/qemu/debug-kernel.sh check; then \
+		mkdir -p build && flock build/.lock \
+			sh -c '$(SUBMAKE) ctl selftests build/touch-mem && $(DEBUG_RUN)'; \
+	else \
+		echo "make: no cached debug kernel matching selftests/config.debug: check-debug skipped (make check-debug builds it)"; \
+	fi
+
 style: setup
 	$(LOCK) $(SUBMAKE) style-run
 
-style-run: checkpatch kernel-doc sparse cwarn
+style-run: checkpatch kernel-doc sparse cwarn ctl-static
+
+# Static analysis of memwatchctl. cppcheck: warning, portability and
+# performance checks (its style checks argue with kernel style). clang-tidy:
+# the clang static analyzer and bugprone-*, less what is noise here:
+# easily-swappable-parameters, reserved-identifier and narrowing-conversions
+# (kernel style), assignment-in-if-condition and suspicious-string-compare
+# (!strcmp() is kernel idiom), insecureAPI buffer handling (memcpy is fine),
+# FloatLoopCounter (plot.c steps axis ticks in doubles on purpose),
+# valist.Uninitialized (clang 14 misreads va_start in a variadic function)
+# and core.NonNullParamChecker (reported to ctl/'s owner: record.c).
+CTL_SRCS = $(wildcard ctl/*.c)
+CTL_TIDY_CHECKS = -*,clang-analyzer-*,bugprone-*,$\
+	-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,$\
+	-bugprone-narrowing-conversions,-bugprone-assignment-in-if-condition,$\
+	-bugprone-suspicious-string-compare,$\
+	-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling,$\
+	-clang-analyzer-security.FloatLoopCounter,$\
+	-clang-analyzer-valist.Uninitialized,$\
+	-clang-analyzer-core.NonNullParamChecker
+CTL_CPPFLAGS = -std=gnu11 -D_GNU_SOURCE -Iinclude/uapi -Ictl \
+	$(shell pkg-config --cflags libnl-genl-3.0)
+
+ctl-static:
+	cppcheck --quiet --error-exitcode=1 --inline-suppr \
+		--enable=warning,portability,performance --std=c11 \
+		-D_GNU_SOURCE -Iinclude/uapi -Ictl \
+		--suppress=missingIncludeSystem $(CTL_SRCS)
+	@echo "clang-tidy --checks=... $(CTL_SRCS)"
+	@out=$$(clang-tidy --quiet --checks='$(CTL_TIDY_CHECKS)' \
+		$(CTL_SRCS) -- $(CTL_CPPFLAGS) 2>&1); rc=$$?; \
+	echo "$$out" | grep -E 'warning:|error:' -A3; \
+	test $$rc = 0 && ! echo "$$out" | grep -qE 'warning:|error:'
+
+# memwatchctl built with ASan and UBSan in build/ctl-asan (a copy of ctl/,
+# as ctl/Makefile builds in place), its tests run once in a 6.12 guest.
+ASAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined
+
+ctl-asan: setup
+	$(LOCK) $(SUBMAKE) ctl-asan-unlocked
+
+ctl-asan-unlocked: need-env
+	rm -rf build/ctl-asan
+	mkdir -p build/ctl-asan
+	tar -cf - $(BUILD_OUTPUTS) --exclude=memwatchctl ctl include | \
+		tar -xf - -C build/ctl-asan
+	$(MAKE) -C build/ctl-asan/ctl CFLAGS="$(ASAN_FLAGS)" \
+		LDFLAGS="-fsanitize=address,undefined"
+	@$(SUBMAKE) module-kver KVER=$(KVER_612)
+	selftests/qemu/run-vm.sh -t 900 \
+		-e MEMWATCH_CTL=$(CURDIR)/build/ctl-asan/ctl/memwatchctl \
+		$(KVER_612) selftests/qemu/ctl-asan.sh
 
 checkpatch: need-env
 	perl $(CHECKPATCH) --strict --no-tree -f $(STYLE_FILES)
@@ -238,4 +321,5 @@ clean:
 	module-kver setup check check-build qemu-test demo install uninstall \
 	dkms-check \
 	demo-unlocked vm-shell style style-run checkpatch kernel-doc sparse \
-	sparse-kver cwarn clean
+	sparse-kver cwarn clean check-debug check-debug-if-cached ctl-static \
+	ctl-asan ctl-asan-unlocked

@@ -56,7 +56,7 @@ for kver in "$@"; do
 	: >"$out/results.log"
 	: >"$out/console.log"
 	extra=()
-	for v in MEMWATCH_TESTS_TIMEOUT MEMWATCH_RUN_TESTS; do
+	for v in MEMWATCH_TESTS_TIMEOUT MEMWATCH_RUN_TESTS MEMWATCH_PROG_TIMEOUT; do
 		if [ -n "${!v}" ]; then
 			extra+=(-e "$v=${!v}")
 		fi
