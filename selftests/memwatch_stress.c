@@ -68,7 +68,7 @@ struct shared {
 	atomic_ulong c[NCOUNTERS];
 	atomic_int stop;	/* churners: 1 = come to rest */
 	atomic_int quit;	/* loops: end */
-	atomic_int paused;	/* churners at rest */
+	atomic_int nodump;	/* loops: no dumps (each pins the module) */
 };
 
 static struct shared *sh;
@@ -260,10 +260,16 @@ static bool nl_ready(struct mw_nl *nl)
 	return true;
 }
 
-/* A breath between requests: rmmod needs moments with no dump running. */
+/*
+ * A breath between requests; while sh->nodump is set, no new dump starts:
+ * a running dump holds a module reference, and with dumps back to back
+ * rmmod finds no moment to unload.
+ */
 static void breathe(void)
 {
 	usleep(1000);
+	while (atomic_load(&sh->nodump) && !atomic_load(&sh->quit))
+		usleep(1000);
 }
 
 static void nl_failed(struct mw_nl *nl, int ret)
@@ -429,6 +435,7 @@ static void loop_ctl(pid_t a, pid_t b)
 		char pidbuf[16];
 		pid_t pid;
 
+		breathe();
 		snprintf(pidbuf, sizeof(pidbuf), "%d", n % 2 ? a : b);
 		pid = fork();
 		if (pid == 0) {
@@ -757,7 +764,10 @@ static void phase_rmmod(void)
 	go_run(&r);
 	sleep(3);
 	t1 = now_s();
+	/* churn, watch/unwatch, events and probes go on; dumps pause */
+	atomic_store(&sh->nodump, 1);
 	ret = unload_module(30);
+	atomic_store(&sh->nodump, 0);
 	ksft_print_msg("rmmod under load took %.2f s\n", now_s() - t1);
 	sleep(1);
 	ret2 = load_module();
