@@ -30,7 +30,9 @@
 #
 # Environment: MEMWATCH_CACHE (the setup.sh cache), MEMWATCH_ACCEL=kvm|tcg
 # (default: kvm only if /dev/kvm opens and the cpu has vmx or svm),
-# MEMWATCH_MEM (MiB, default 2048), MEMWATCH_SMP (default 2).
+# MEMWATCH_MEM (MiB, default 2048), MEMWATCH_SMP (default 2),
+# MEMWATCH_QEMU_ARGS (more qemu options, split on blanks; `make bench` uses
+# it for -icount).
 #
 # Exit status: the guest script's, 124 if the guest was killed by the
 # timeout, 125 if the guest ended without reporting one (setup failure,
@@ -240,6 +242,8 @@ cmd=(qemu-system-x86_64 -nodefaults -no-user-config -nographic -no-reboot
 	-bios qboot.rom -kernel "$vmlinuz" -initrd "$tmp/initrd" -append "$append"
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
 	"${con[@]}" -serial "file:$result_file")
+# shellcheck disable=SC2206 # word splitting is the documented interface
+cmd+=(${MEMWATCH_QEMU_ARGS:-})
 
 echo "run-vm: booting $kver ($accel), running ${script:-a shell}" >&2
 start=$(date +%s)
