@@ -18,6 +18,8 @@
 #   make vm-shell     interactive shell in a guest (KVER=..., default 6.12)
 #   make style        checkpatch, kernel-doc, sparse W=1, -Werror builds,
 #                     cppcheck and clang-tidy on ctl/
+#   make bench        fault, mapping and scale benchmarks in one guest boot
+#                     (KERNEL=6.1 for the 6.1 guest; default 6.12)
 #   make ctl-asan     memwatchctl's tests under ASan+UBSan in a 6.12 guest
 #   make check-debug  build (once, cached; an hour or more on 2 cores) a
 #                     6.12 kernel with KASAN, lockdep, debug objects and
@@ -193,6 +195,30 @@ demo-unlocked: need-env ctl build/touch-mem build/jarload $(DEMO_JAVA)
 vm-shell: need-env
 	selftests/qemu/run-vm.sh -i $(or $(KVER),$(KVER_612))
 
+# Benchmarks (BENCHMARKS.md): printed figures only, nothing asserts on time.
+BENCH_PROGS := build/bench/mwbench build/bench/manyregions
+BENCH_KVER = $(if $(filter 6.1,$(KERNEL)),$(KVER_61),$(KVER_612))
+# Guest time counts guest instructions (1 ns each): figures that do not
+# depend on what else the host runs.
+BENCH_QEMU_ARGS := -icount shift=0,sleep=on
+
+build/bench/%: bench/%.c
+	@mkdir -p build/bench
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -o $@ $< -lpthread
+
+bench: setup
+	$(LOCK) $(SUBMAKE) bench-unlocked
+
+bench-unlocked: need-env ctl $(BENCH_PROGS)
+	@case "$(KERNEL)" in ""|6.1|6.12) ;; \
+	*) echo "make: KERNEL must be 6.1 or 6.12" >&2; exit 2 ;; esac
+	@$(SUBMAKE) module-kver KVER=$(BENCH_KVER)
+	MEMWATCH_MEM=$${MEMWATCH_MEM:-3072} \
+	MEMWATCH_QEMU_ARGS="$${MEMWATCH_QEMU_ARGS-$(BENCH_QEMU_ARGS)}" \
+		selftests/qemu/run-vm.sh -t 1500 \
+		-r build/bench/results-$(BENCH_KVER).txt \
+		$(BENCH_KVER) bench/guest-bench.py
+
 # The debug kernel: selftests/qemu/debug-kernel.sh builds it from
 # selftests/config + selftests/config.debug into $(MEMWATCH_CACHE)/debug-kernel
 # and writes its env there (KVER_DEBUG, KIMG_DEBUG, KDIR_DEBUG). Guests on it
@@ -304,6 +330,7 @@ sparse-kver: module-kver
 cwarn: need-env
 	$(MAKE) -B -C ctl CC="$(CC) -Wall -Wextra -Werror"
 	$(MAKE) -B -C selftests KSFT_DIR=$(KSFT_DIR) CC="$(CC) -Wall -Wextra -Werror"
+	$(MAKE) -B $(BENCH_PROGS) CC="$(CC) -Werror"
 
 clean:
 	rm -rf build
@@ -321,6 +348,6 @@ clean:
 .PHONY: all need-env module ctl selftests modules modules-unlocked \
 	module-kver setup check check-build qemu-test demo install uninstall \
 	dkms-check \
-	demo-unlocked vm-shell style style-run checkpatch kernel-doc sparse \
+	demo-unlocked vm-shell bench bench-unlocked style style-run checkpatch kernel-doc sparse \
 	sparse-kver cwarn clean check-debug check-debug-if-cached ctl-static \
 	ctl-asan ctl-asan-unlocked

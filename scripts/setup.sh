@@ -27,11 +27,13 @@ cache=${MEMWATCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/memwatch}
 # `make style`, dkms, tmux and rsvg-convert
 # (librsvg2-bin) for memwatchctl's packaging and tests, and what the guest
 # runs from the
-# shared host root (python3, setpriv from util-linux, capsh from libcap2-bin).
+# shared host root (python3, setpriv from util-linux, capsh from libcap2-bin,
+# bpftrace for the comparison in `make bench`).
 pkgs="gcc libc6-dev make pkg-config libnl-3-dev libnl-genl-3-dev
       qemu-system-x86 qemu-system-data busybox-static cpio gzip xz-utils
       sparse perl kmod python3 zlib1g-dev util-linux libcap2-bin procps
-      tmux librsvg2-bin dkms cppcheck clang-tidy"
+      tmux librsvg2-bin dkms cppcheck clang-tidy
+      bpftrace"
 
 dl=
 cleanup() {
