@@ -7,10 +7,13 @@
  * and their Rss to its touched bytes, at rest.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <linux/memwatch.h>
 
@@ -72,25 +75,93 @@ static int read_smaps(uint32_t pid, struct vma **out, size_t *nr)
 	return 0;
 }
 
-static void sum_region(const struct mw_region *r, const struct vma *v,
-		       size_t nr, struct smaps_sum *s)
+#define PM_PRESENT	(1ULL << 63)
+#define PM_PFN_MASK	((1ULL << 55) - 1)
+
+/* The pfn of the shared zero page, which Rss does not count; 0 if unknown. */
+static uint64_t zero_pfn(void)
 {
+	static uint64_t pfn = UINT64_MAX;
+	long page = sysconf(_SC_PAGESIZE);
+	volatile char *p;
+	uint64_t entry;
+	int fd;
+
+	if (pfn != UINT64_MAX)
+		return pfn;
+	pfn = 0;
+	p = mmap(NULL, (size_t)page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+		 -1, 0);
+	if (p == MAP_FAILED)
+		return pfn;
+	(void)p[0];	/* a read fault maps the zero page */
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd >= 0) {
+		if (pread(fd, &entry, sizeof(entry),
+			  (off_t)((uintptr_t)p / (uintptr_t)page * 8)) ==
+		    (ssize_t)sizeof(entry) && (entry & PM_PRESENT))
+			pfn = entry & PM_PFN_MASK;
+		close(fd);
+	}
+	munmap((void *)p, (size_t)page);
+	return pfn;
+}
+
+/* Resident bytes of [start, end) of the process, as smaps Rss counts. */
+static uint64_t resident(int pagemap, uint64_t start, uint64_t end)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), buf[512], zero;
+	uint64_t addr, bytes = 0;
+	size_t i, n;
+	ssize_t got;
+
+	if (pagemap < 0)
+		return 0;
+	zero = zero_pfn();
+	for (addr = start; addr < end; addr += n * page) {
+		n = (size_t)((end - addr) / page);
+		if (n > ARRAY_SIZE(buf))
+			n = ARRAY_SIZE(buf);
+		got = pread(pagemap, buf, n * sizeof(buf[0]),
+			    (off_t)(addr / page * sizeof(buf[0])));
+		if (got <= 0)
+			break;
+		n = (size_t)got / sizeof(buf[0]);
+		for (i = 0; i < n; i++)
+			if ((buf[i] & PM_PRESENT) &&
+			    (!zero || (buf[i] & PM_PFN_MASK) != zero))
+				bytes += page;
+	}
+	return bytes;
+}
+
+static void sum_region(const struct mw_region *r, const struct vma *v,
+		       size_t nr, int pagemap, struct smaps_sum *s)
+{
+	uint64_t lo, hi;
 	size_t i, e;
+	bool seen;
 
 	memset(s, 0, sizeof(*s));
 	for (i = 0; i < nr; i++) {
+		seen = false;
 		for (e = 0; e < r->nr_extents; e++) {
-			if (v[i].start >= r->extents[e].start &&
-			    v[i].end <= r->extents[e].end)
-				break;
+			lo = v[i].start > r->extents[e].start ?
+			     v[i].start : r->extents[e].start;
+			hi = v[i].end < r->extents[e].end ?
+			     v[i].end : r->extents[e].end;
+			if (lo >= hi)
+				continue;
+			seen = true;
+			s->size += hi - lo;
+			if (v[i].accessible)
+				s->committed += hi - lo;
+			if (lo == v[i].start && hi == v[i].end)
+				s->rss += v[i].rss;
+			else	/* a VMA merged across regions */
+				s->rss += resident(pagemap, lo, hi);
 		}
-		if (e == r->nr_extents)
-			continue;
-		s->size += v[i].end - v[i].start;
-		if (v[i].accessible)
-			s->committed += v[i].end - v[i].start;
-		s->rss += v[i].rss;
-		s->vmas++;
+		s->vmas += seen;
 	}
 }
 
@@ -142,7 +213,8 @@ int cmd_compare(int argc, char **argv)
 	size_t nr = 0, nr_vmas = 0, nr_watches, i, bad = 0;
 	bool live = false;
 	uint32_t pid = 0;
-	int ret, tries;
+	int ret, tries, pagemap;
+	char path[64];
 
 	if (argc != 2)
 		return argc < 2 ? usage_error("missing PID; usage: " PROG_NAME
@@ -193,10 +265,15 @@ int cmd_compare(int argc, char **argv)
 			ret = -ENOMEM;
 			break;
 		}
+		snprintf(path, sizeof(path), "/proc/%u/pagemap", pid);
+		pagemap = open(path, O_RDONLY);
 		for (i = 0, bad = 0; i < nr; i++) {
-			sum_region(&regions[i], vmas, nr_vmas, &sums[i]);
+			sum_region(&regions[i], vmas, nr_vmas, pagemap,
+				   &sums[i]);
 			bad += !agrees(&regions[i], &sums[i]);
 		}
+		if (pagemap >= 0)
+			close(pagemap);
 		if (!bad)
 			break;
 	}
