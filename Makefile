@@ -149,7 +149,13 @@ uninstall:
 DKMS_VERSION = $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
 DKMS = dkms --dkmstree $(CURDIR)/build/dkms/tree --sourcetree $(CURDIR)/build/dkms/src
 
-dkms-check: need-env
+# A stamp: make check builds with dkms again only when the sources change.
+DKMS_SOURCES = dkms.conf include/uapi/linux/memwatch.h \
+	$(filter-out %.mod.c,$(wildcard module/*.c module/*.h)) module/Kbuild
+
+dkms-check: need-env build/dkms/ok
+
+build/dkms/ok: $(DKMS_SOURCES)
 	@command -v dkms >/dev/null || { echo "make: dkms is not installed: run 'sudo make setup'" >&2; exit 1; }
 	rm -rf build/dkms
 	mkdir -p build/dkms/tree build/dkms/src/memwatch-$(DKMS_VERSION)
@@ -160,6 +166,7 @@ dkms-check: need-env
 		{ cat build/dkms/build.log; exit 1; }
 	@ls build/dkms/tree/memwatch/$(DKMS_VERSION)/$(KVER_612)/*/module/memwatch.ko* >/dev/null
 	@echo "dkms-check: memwatch/$(DKMS_VERSION) builds with dkms against $(KVER_612)"
+	touch $@
 
 setup:
 	scripts/setup.sh
