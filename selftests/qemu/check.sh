@@ -10,7 +10,7 @@
 # Counted: lines of the guest script's stdout that start with "ok " (passed,
 # "# SKIP" included) or "not ok " (failed), and "Bail out!" (failed); nested
 # "# ok" lines are not. A guest that hangs (killed after $MEMWATCH_TIMEOUT
-# seconds, default 420) or ends without an exit status counts as one more
+# seconds, default 600) or ends without an exit status counts as one more
 # failure. The output of a failed test (the lines since the previous result)
 # is printed above it; MEMWATCH_VERBOSE=1 prints every line.
 #
@@ -62,7 +62,7 @@ for kver in "$@"; do
 		fi
 	done
 	echo "+ selftests/qemu/run-vm.sh -c $out/console.log -r $out/results.log $kver selftests/qemu/guest-check.sh"
-	selftests/qemu/run-vm.sh -t "${MEMWATCH_TIMEOUT:-420}" -l 7 "${extra[@]}" \
+	selftests/qemu/run-vm.sh -t "${MEMWATCH_TIMEOUT:-600}" -l 7 "${extra[@]}" \
 		-c "$out/console.log" -r "$out/results.log" \
 		"$kver" selftests/qemu/guest-check.sh 2>"$out/run-vm.log" &
 	vm_pid=$!
@@ -126,7 +126,7 @@ for kver in "$@"; do
 	reason=
 	case $rc in
 	0) [ "$ktests" = 0 ] && reason="no test results" ;;
-	124) reason="guest hung: killed after ${MEMWATCH_TIMEOUT:-420}s" ;;
+	124) reason="guest hung: killed after ${MEMWATCH_TIMEOUT:-600}s" ;;
 	125) reason="guest ended without an exit status (panic or set-up failure)" ;;
 	4) reason="kernel $kver is not in the cache (run make setup)" ;;
 	*) reason="guest script failed with status $rc" ;;
