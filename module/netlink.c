@@ -645,10 +645,13 @@ bool __kprobes memwatch_event_post(const struct memwatch_event *ev)
 	if (up && ev_head - ev_tail < EV_RING) {
 		ev_ring[ev_head++ % EV_RING] = *ev;
 		queued = true;
+		/*
+		 * Under the lock: once memwatch_netlink_uninit() has cleared
+		 * ev_up, no one can queue the worker behind its cancel.
+		 */
+		schedule_work(&ev_work);
 	}
 	spin_unlock(&ev_lock);
-	if (queued)
-		schedule_work(&ev_work);
 	return queued || !up;
 }
 
