@@ -224,7 +224,7 @@ bench-unlocked: need-env ctl $(BENCH_PROGS)
 	@$(SUBMAKE) module-kver KVER=$(BENCH_KVER)
 	MEMWATCH_MEM=$${MEMWATCH_MEM:-3072} MEMWATCH_SMP=$${MEMWATCH_SMP:-$(BENCH_SMP)} \
 	MEMWATCH_QEMU_ARGS="$${MEMWATCH_QEMU_ARGS-$(BENCH_QEMU_ARGS)}" \
-		selftests/qemu/run-vm.sh -t 1500 \
+		selftests/qemu/run-vm.sh -t 2400 \
 		-r build/bench/results-$(BENCH_KVER).txt \
 		$(BENCH_KVER) bench/guest-bench.py
 
