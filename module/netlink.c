@@ -11,6 +11,7 @@
 #include <linux/utsname.h>
 #include <linux/workqueue.h>
 #include <net/genetlink.h>
+#include <net/net_namespace.h>
 #include <uapi/linux/memwatch.h>
 
 #include "netlink.h"
@@ -628,11 +629,32 @@ static bool ev_up;
 static void ev_work_fn(struct work_struct *work);
 static DECLARE_WORK(ev_work, ev_work_fn);
 
+/*
+ * Whether anyone, in any network namespace, listens to the events group:
+ * events nobody reads are not built, so a watched process that maps a lot
+ * does not pay for them.
+ */
+static bool __kprobes any_listener(void)
+{
+	struct net *net;
+	bool ret = false;
+
+	rcu_read_lock();
+	for_each_net_rcu(net) {
+		if (genl_has_listeners(&mw_family, net, MW_MCGRP_EVENTS)) {
+			ret = true;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return ret;
+}
+
 /**
  * memwatch_event_post() - queue an event for the "events" group
  * @ev: the event, copied
  *
- * Callable from probe context.
+ * Callable from probe context. Without a listener the event is not queued.
  *
  * Return: false if the ring was full and the event was dropped.
  */
@@ -640,6 +662,8 @@ bool __kprobes memwatch_event_post(const struct memwatch_event *ev)
 {
 	bool queued = false, up;
 
+	if (!any_listener())
+		return true;
 	spin_lock(&ev_lock);
 	up = ev_up;
 	if (up && ev_head - ev_tail < EV_RING) {

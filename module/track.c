@@ -627,7 +627,8 @@ static void __cut(struct memwatch_target *t, unsigned long start,
 		unsigned long s = max(start, e->start);
 		unsigned long x = min(end, e->end);
 
-		if (subtract) {
+		/* a region without live pages has none to walk for */
+		if (subtract && r->live > 0) {
 			u64 gone = resident(t->mm, s, x, false);
 
 			r->live -= gone;
