@@ -123,6 +123,15 @@ static void write_escaped(struct json *j, const char *str)
 
 	fputc('"', j->f);
 	while (*s) {
+		const unsigned char *run = s;
+
+		/* most bytes need no escape: write them a run at a time */
+		while (*s >= 0x20 && *s < 0x7f && *s != '"' && *s != '\\')
+			s++;
+		if (s > run) {
+			fwrite(run, 1, s - run, j->f);
+			continue;
+		}
 		switch (*s) {
 		case '"':
 			fputs("\\\"", j->f);
@@ -170,18 +179,35 @@ void json_string(struct json *j, const char *key, const char *s)
 	write_escaped(j, s);
 }
 
+/* Digits of @v in @base, written backwards from @end; returns the first. */
+static char *digits(char *end, uint64_t v, unsigned int base)
+{
+	do {
+		*--end = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	return end;
+}
+
+/* Reports print hundreds of thousands of numbers: no printf for them. */
 void json_u64(struct json *j, const char *key, uint64_t v)
 {
+	char buf[24], *p = digits(buf + sizeof(buf), v, 10);
+
 	begin_value(j, key);
-	fprintf(j->f, "%" PRIu64, v);
+	fwrite(p, 1, buf + sizeof(buf) - p, j->f);
 }
 
 void json_hex(struct json *j, const char *key, uint64_t v)
 {
-	char buf[24];
+	char buf[24], *p = digits(buf + sizeof(buf), v, 16);
 
-	snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
-	json_string(j, key, buf);
+	*--p = 'x';
+	*--p = '0';
+	begin_value(j, key);
+	fputc('"', j->f);
+	fwrite(p, 1, buf + sizeof(buf) - p, j->f);
+	fputc('"', j->f);
 }
 
 void json_bool(struct json *j, const char *key, bool v)

@@ -122,7 +122,8 @@ static void print_json(const struct report *rep, FILE *f)
 	for (i = 0; i < rep->nr; i++) {
 		const struct mw_region *r = &rep->regions[i];
 
-		json_open_object(&j, NULL, false);
+		/* one line a region: a report can hold 100,000 of them */
+		json_open_object(&j, NULL, true);
 		json_u64(&j, "id", r->id);
 		json_hex(&j, "start", r->start);
 		json_hex(&j, "end", r->end);
@@ -142,6 +143,14 @@ static void print_json(const struct report *rep, FILE *f)
 			json_u64(&j, "tid", r->threads[k].tid);
 			json_string(&j, "comm", r->threads[k].comm);
 			json_u64(&j, "faulted_bytes", r->threads[k].faulted);
+			json_close(&j);
+		}
+		json_close(&j);
+		json_open_array(&j, "extents", true);
+		for (k = 0; k < r->nr_extents; k++) {
+			json_open_object(&j, NULL, true);
+			json_hex(&j, "start", r->extents[k].start);
+			json_hex(&j, "end", r->extents[k].end);
 			json_close(&j);
 		}
 		json_close(&j);
