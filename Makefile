@@ -18,14 +18,16 @@
 #   make vm-shell     interactive shell in a guest (KVER=..., default 6.12)
 #   make style        checkpatch, kernel-doc, sparse W=1, -Werror builds,
 #                     cppcheck and clang-tidy on ctl/
-#   make bench        fault, mapping and scale benchmarks in one guest boot
-#                     (KERNEL=6.1 for the 6.1 guest; default 6.12)
+#   make module-debug module/memwatch.ko with DEBUG: self-tests at load,
+#                     pr_debug on
 #   make ctl-asan     memwatchctl's tests under ASan+UBSan in a 6.12 guest
 #   make check-debug  build (once, cached; an hour or more on 2 cores) a
 #                     6.12 kernel with KASAN, lockdep, debug objects and
 #                     kmemleak, and run every selftest plus a kmemleak scan
 #                     on it; check-debug-if-cached does only the run, and
 #                     only if that kernel is in the cache (for CI)
+#   make bench        fault, mapping and scale benchmarks in one guest boot
+#                     (KERNEL=6.1 for the 6.1 guest; default 6.12)
 #   make install      module into /lib/modules/KVER/extra (and depmod),
 #                     memwatchctl, its man page and bash completion under
 #                     PREFIX (/usr/local); DESTDIR= stages them
@@ -78,6 +80,10 @@ need-env:
 module:
 	$(if $(KDIR_NOTE),@echo "make: note: $(KDIR_NOTE)")
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/module modules
+
+# DEBUG build: self-tests at load, pr_debug on (see module/track.c)
+module-debug:
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/module CONFIG_MEMWATCH_DEBUG=y modules
 
 ctl:
 	$(MAKE) -C ctl
@@ -354,7 +360,7 @@ clean:
 	$(MAKE) -C ctl clean
 	$(MAKE) -C selftests clean
 
-.PHONY: all need-env module ctl selftests modules modules-unlocked \
+.PHONY: all need-env module module-debug ctl selftests modules modules-unlocked \
 	module-kver setup check check-build qemu-test demo install uninstall \
 	dkms-check \
 	demo-unlocked vm-shell bench bench-unlocked style style-run checkpatch kernel-doc sparse \
