@@ -37,7 +37,9 @@
  * across VMA splits and merges; reserved bytes are mapped now, committed bytes
  * are mapped with some access (not PROT_NONE), touched bytes are backed by
  * resident pages now (as smaps Rss), faulted bytes are new anonymous pages
- * that page faults mapped since the watch started.
+ * that page faults mapped since the watch started. Shared anonymous memory
+ * (MAP_SHARED|MAP_ANONYMOUS) is shmem to the kernel: its pages count in
+ * touched bytes, not in faulted bytes, peaks or per-thread attribution.
  *
  * MEMWATCH_CMD_GET_STATUS (do)
  * ----------------------------
