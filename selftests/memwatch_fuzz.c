@@ -1006,6 +1006,15 @@ int main(void)
 		ret = mw_watch(&nl, targets[0], 0, &w);
 		ok = ret == 0 && w.pid == (uint32_t)targets[0] &&
 		     w.state == MEMWATCH_WATCH_STATE_LIVE;
+		/*
+		 * many_target was watched while allocations were made to fail
+		 * (fail_pct): its regions were dropped, as designed. Watch it
+		 * afresh to see the module whole again.
+		 */
+		if (ok) {
+			mw_unwatch(&nl, many_target);
+			ok = mw_watch(&nl, many_target, 0, NULL) == 0;
+		}
 		if (ok)
 			ok = mw_get_regions(&nl, many_target, &rs) == 0;
 		if (ok) {
