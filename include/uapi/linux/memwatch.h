@@ -22,6 +22,12 @@
  *    ENOSPC      a limit (module parameter) would be exceeded
  *    ENOMEM      the kernel is out of memory
  *
+ * The netlink core answers for itself before memwatch sees a request:
+ * ERANGE for a value out of its attribute's range (pid 0), EINVAL for other
+ * malformed attributes and EOPNOTSUPP for an unknown command, even to a
+ * caller without privilege, and EBUSY for a dump asked on a socket that is
+ * still reading another one.
+ *
  * Permission: every command needs CAP_SYS_ADMIN or CAP_PERFMON. Commands that
  * name a process also need the access /proc/PID/smaps needs: the caller has
  * CAP_SYS_PTRACE over the target's user namespace, or the caller's fsuid and
