@@ -4,10 +4,10 @@
  * on ftrace sites and rethook) and must not sleep: they decode arguments and
  * call the track.c hooks, nothing else.
  *
- * All probes are registered at load, disabled; they are enabled while some
- * process is watched, so an idle module costs nothing on the paths it
- * probes. The VMA-level probes filter on the mm in their entry handlers,
- * so an unwatched process never arms a kretprobe instance.
+ * All probes are registered at load and stay armed until unload; with no
+ * live watch every handler returns after one atomic read. The VMA-level
+ * probes filter on the mm in their entry handlers, so an unwatched process
+ * never arms a kretprobe instance.
  */
 
 #include <linux/kprobes.h>
@@ -44,7 +44,6 @@ enum mw_probe_type { MW_KPROBE, MW_KRETPROBE, MW_TRACEPOINT };
  * @tp_func: handler, for MW_TRACEPOINT
  * @tp: the tracepoint found at load
  * @attached: registered
- * @enabled: armed (kprobes only; tracepoints stay attached)
  * @error: errno of a failed registration
  */
 struct mw_probe {
@@ -55,7 +54,6 @@ struct mw_probe {
 	void *tp_func;
 	struct tracepoint *tp;
 	bool attached;
-	bool enabled;
 	int error;
 };
 
@@ -400,8 +398,6 @@ static struct mw_probe probes[NR_PROBES] = {
 	KPROBE(P_REMOVE_PMD, SYM_REMOVE_PMD, remove_pmd_pre),
 };
 
-static DEFINE_MUTEX(enable_mutex);
-
 static void find_tp(struct tracepoint *tp, void *priv)
 {
 	struct mw_probe *p = priv;
@@ -415,11 +411,9 @@ static int attach(struct mw_probe *p)
 	switch (p->type) {
 	case MW_KPROBE:
 		p->kp.symbol_name = p->symbol;
-		p->kp.flags = KPROBE_FLAG_DISABLED;
 		return register_kprobe(&p->kp);
 	case MW_KRETPROBE:
 		p->rp.kp.symbol_name = p->symbol;
-		p->rp.kp.flags = KPROBE_FLAG_DISABLED;
 		return register_kretprobe(&p->rp);
 	case MW_TRACEPOINT:
 		for_each_kernel_tracepoint(find_tp, p);
@@ -446,41 +440,24 @@ static void detach(struct mw_probe *p)
 }
 
 /**
- * memwatch_probes_enable() - arm or disarm the kprobes
- * @on: arm when true
+ * memwatch_probes_enable() - check that the probes are ready for a watch
+ * @on: a watch is about to start
  *
- * Return: 0, or -EOPNOTSUPP if a probe memwatch needs did not attach, in
- * which case nothing is armed.
+ * The probes stay armed from load to unload. Arming and disarming them as
+ * watches come and go would re-patch the probed functions' ftrace sites
+ * under running CPUs again and again; the handlers' first test (no live
+ * watch) is cheaper than that risk.
+ *
+ * Return: 0, or -EOPNOTSUPP if a probe memwatch needs did not attach.
  */
 int memwatch_probes_enable(bool on)
 {
-	int i, ret = 0;
+	int i;
 
-	mutex_lock(&enable_mutex);
-	for (i = 0; i < NR_PROBES && on; i++) {
-		if (probes[i].symbol && !probes[i].attached) {
-			ret = -EOPNOTSUPP;
-			goto out;
-		}
-	}
-	for (i = 0; i < NR_PROBES; i++) {
-		struct mw_probe *p = &probes[i];
-		struct kprobe *kp = p->type == MW_KRETPROBE ? &p->rp.kp : &p->kp;
-
-		if (!p->attached || p->type == MW_TRACEPOINT ||
-		    p->enabled == on)
-			continue;
-		ret = on ? enable_kprobe(kp) : disable_kprobe(kp);
-		if (ret) {
-			pr_warn("cannot %s probe %s: %d\n",
-				on ? "enable" : "disable", p->symbol, ret);
-			break;
-		}
-		p->enabled = on;
-	}
-out:
-	mutex_unlock(&enable_mutex);
-	return ret;
+	for (i = 0; i < NR_PROBES && on; i++)
+		if (probes[i].symbol && !probes[i].attached)
+			return -EOPNOTSUPP;
+	return 0;
 }
 
 /**
