@@ -72,7 +72,7 @@ MODULE_PARM_DESC(fail_pct, "Testing: share of memwatch's allocations made to fai
  * @gtid: thread id in the initial pid namespace, the match key
  * @tid: thread id in the watcher's pid namespace
  * @faulted: bytes
- * @comm: the thread's name at its first fault here
+ * @comm: the thread's name at its latest fault here
  */
 struct mw_attr {
 	struct mw_attr *next;
@@ -1020,6 +1020,9 @@ static void __kprobes __credit_thread(struct memwatch_target *t, struct mw_regio
 		if (a->gtid != gtid)
 			continue;
 		a->faulted += bytes;
+		/* threads name themselves after they start (the JVM does) */
+		if (unlikely(memcmp(a->comm, current->comm, TASK_COMM_LEN - 1)))
+			copy_comm(a->comm, current);
 		if (pp != &r->attrs) {	/* most recent first */
 			*pp = a->next;
 			a->next = r->attrs;

@@ -49,7 +49,7 @@ void memwatch_track_page_remove(struct memwatch_target *t,
 /**
  * struct memwatch_rep_thread - one thread's share of a region's faults
  * @tid: thread id in the watcher's pid namespace
- * @comm: the thread's name at its first fault in the region
+ * @comm: the thread's name at its latest fault in the region
  * @faulted: bytes its faults mapped
  */
 struct memwatch_rep_thread {

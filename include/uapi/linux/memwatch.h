@@ -168,7 +168,7 @@
  *        MEMWATCH_A_EXTENT_END: NLA_U64, one past the last byte
  *    MEMWATCH_A_REGION_THREAD: NLA_NESTED, repeated, most faulted first:
  *        MEMWATCH_A_THREAD_TID: NLA_U32
- *        MEMWATCH_A_THREAD_COMM: NLA_NUL_STRING, name at its first fault
+ *        MEMWATCH_A_THREAD_COMM: NLA_NUL_STRING, name at its latest fault
  *        MEMWATCH_A_THREAD_FAULTED: NLA_U64
  *
  * While the process lives, reserved, committed and touched bytes are read
