@@ -284,10 +284,8 @@ bool __kprobes memwatch_track_watched(struct mm_struct *mm)
 {
 	bool ret;
 
-	if (!atomic_read(&mw_nr_live))
-		return false;
 	rcu_read_lock();
-	ret = find_target(mm);
+	ret = memwatch_track_target(mm);
 	rcu_read_unlock();
 	return ret;
 }
