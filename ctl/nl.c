@@ -622,6 +622,33 @@ int mw_get_watches(uint32_t pid, struct mw_watch **w, size_t *nr)
 	return ret;
 }
 
+int mw_get_watch(uint32_t pid, struct mw_watch *w)
+{
+	struct mw_watch *watches;
+	size_t nr, i;
+	int ret;
+
+	ret = mw_get_watches(pid, &watches, &nr);
+	if (ret)
+		return ret;
+	if (!nr)
+		return -ENOENT;
+	/*
+	 * The module filters by pid, but an exited watch can share its pid
+	 * with a live one (pid reuse): the live one is the one whose regions
+	 * GET_REGIONS returns.
+	 */
+	*w = watches[0];
+	for (i = 0; i < nr; i++) {
+		if (watches[i].state == MEMWATCH_WATCH_STATE_LIVE) {
+			*w = watches[i];
+			break;
+		}
+	}
+	free(watches);
+	return 0;
+}
+
 /* MEMWATCH_CMD_GET_REGIONS */
 
 static struct nla_policy region_policy[MEMWATCH_A_REGION_MAX + 1] = {

@@ -124,6 +124,8 @@ int mw_unwatch(uint32_t pid);
 
 /* pid 0 lists every watch. Free *w with free(). */
 int mw_get_watches(uint32_t pid, struct mw_watch **w, size_t *nr);
+/* The watch a pid names: its live one, else its oldest exited; -ENOENT. */
+int mw_get_watch(uint32_t pid, struct mw_watch *w);
 
 int mw_get_regions(uint32_t pid, struct mw_region **r, size_t *nr);
 void mw_regions_free(struct mw_region *r, size_t nr);

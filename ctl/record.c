@@ -84,24 +84,17 @@ struct thread_sum *sum_threads(const struct mw_region *r, size_t nr,
 /* One sample; 1 when the process has exited (this was its last). */
 static int take_sample(struct record *rec)
 {
-	struct mw_watch *watches, w;
+	struct mw_watch w;
 	struct mw_region *regions;
 	struct thread_sum *threads;
-	size_t nr_watches, nr, nr_threads, i;
+	size_t nr, nr_threads, i;
 	uint64_t res = 0, com = 0, tou = 0, fau = 0;
 	struct json j;
 	int ret;
 
-	ret = mw_get_watches(rec->pid, &watches, &nr_watches);
+	ret = mw_get_watch(rec->pid, &w);
 	if (ret)
 		return ret;
-	if (!nr_watches)
-		return -ENOENT;
-	w = watches[0];
-	for (i = 0; i < nr_watches; i++)
-		if (watches[i].state == MEMWATCH_WATCH_STATE_LIVE)
-			w = watches[i];
-	free(watches);
 
 	ret = mw_get_regions(rec->pid, &regions, &nr);
 	if (ret)

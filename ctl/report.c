@@ -475,37 +475,21 @@ int report_fetch(uint32_t pid, const struct report_opts *o,
 		 struct report **out)
 {
 	struct report *rep;
-	struct mw_watch *watches;
-	size_t nr_watches, i;
+	struct mw_watch w;
+	size_t i;
 	int ret;
 
-	ret = mw_get_watches(pid, &watches, &nr_watches);
+	ret = mw_get_watch(pid, &w);
 	if (ret)
 		return ret;
-	if (!nr_watches)
-		return -ENOENT;
 	rep = calloc(1, sizeof(*rep));
-	if (!rep) {
-		free(watches);
+	if (!rep)
 		return -ENOMEM;
-	}
 	rep->pid = pid;
 	rep->threads = o->threads;
 	rep->min_size = o->min_size;
 	rep->max_pct = o->max_pct;
-	/*
-	 * The module filters by pid, but an exited watch can share its pid
-	 * with a live one (pid reuse): the live one is the one whose regions
-	 * GET_REGIONS returns.
-	 */
-	rep->watch = watches[0];
-	for (i = 0; i < nr_watches; i++) {
-		if (watches[i].state == MEMWATCH_WATCH_STATE_LIVE) {
-			rep->watch = watches[i];
-			break;
-		}
-	}
-	free(watches);
+	rep->watch = w;
 
 	ret = mw_get_regions(pid, &rep->regions, &rep->nr);
 	if (ret) {

@@ -156,25 +156,18 @@ static int refresh(struct top *t)
 	char every[DURATION_BUF];
 	char r1[SIZE_BUF + 4], r2[SIZE_BUF + 4], r3[SIZE_BUF + 4];
 	char comm[MW_NAME_LEN], range[48];
-	struct mw_watch *watches, w;
+	struct mw_watch w;
 	struct mw_region *regions;
 	struct thread_sum *threads;
 	struct thread_rate *rates;
-	size_t nr_watches, nr, nr_threads, i, nr_lazy = 0, *order, shown;
+	size_t nr, nr_threads, i, nr_lazy = 0, *order, shown;
 	uint64_t res = 0, com = 0, tou = 0, now = mono_ns();
 	int room, ret;
 	double dt;
 
-	ret = mw_get_watches(t->pid, &watches, &nr_watches);
+	ret = mw_get_watch(t->pid, &w);
 	if (ret)
 		return ret;
-	if (!nr_watches)
-		return -ENOENT;
-	w = watches[0];
-	for (i = 0; i < nr_watches; i++)
-		if (watches[i].state == MEMWATCH_WATCH_STATE_LIVE)
-			w = watches[i];
-	free(watches);
 	if (w.state != MEMWATCH_WATCH_STATE_LIVE) {
 		/* Its final data is left for 'report'. */
 		printf("\npid %u has exited; see '" PROG_NAME " report %u'\n",
