@@ -123,6 +123,9 @@ for kver in "$@"; do
 	set -e
 	vm_pid=
 
+	# Boots that failed before memwatch was loaded, and were tried again.
+	grep 'the kernel failed to boot' "$out/run-vm.log" | sed "s/^/[$kver] # /" || true
+
 	reason=
 	case $rc in
 	0) [ "$ktests" = 0 ] && reason="no test results" ;;
