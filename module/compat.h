@@ -22,6 +22,16 @@
 #define MEMWATCH_SYM_ALIGN_MUNMAP "do_vmi_align_munmap"
 #endif
 
+/*
+ * An ftrace callback's arguments: 6.1's struct ftrace_regs is a pt_regs
+ * with the argument registers filled in; 6.12 hides it behind accessors.
+ */
+#ifdef COMPAT_CANNOT_FTRACE_REGS_ARG
+#define memwatch_ftrace_arg(fregs, n) regs_get_kernel_argument(&(fregs)->regs, n)
+#else
+#define memwatch_ftrace_arg(fregs, n) ftrace_regs_get_argument(fregs, n)
+#endif
+
 #ifdef COMPAT_CANNOT_GENL_INFO_DUMP
 #define memwatch_dump_attrs(cb) (genl_dumpit_info(cb)->attrs)
 #else

@@ -1,8 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Probe tables and handlers. Handlers run with preemption disabled (kprobes
- * on ftrace sites and rethook) and must not sleep: they decode arguments and
- * call the track.c hooks, nothing else.
+ * on ftrace sites, rethook, ftrace callbacks) and must not sleep: they
+ * decode arguments and call the track.c hooks, nothing else.
+ *
+ * The VMA-level functions are hooked with kprobes and kretprobes: they run
+ * a few times per system call, and several need their return value. The
+ * page-level functions run for every anonymous page any process maps or
+ * unmaps, watched or not, and are hooked with a plain ftrace_ops callback
+ * each: no pt_regs saved, no kprobe lookup, just the ftrace site's call into
+ * a trampoline that calls the handler with the argument registers.
  *
  * All probes are registered at load and stay armed until unload; with no
  * live watch every handler returns after one atomic read. The VMA-level
@@ -10,6 +17,7 @@
  * never arms a kretprobe instance.
  */
 
+#include <linux/ftrace.h>
 #include <linux/kprobes.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
@@ -33,7 +41,7 @@
 #define MAXACTIVE_LOCKED	64
 #define MAXACTIVE_SYSCALL	256
 
-enum mw_probe_type { MW_KPROBE, MW_KRETPROBE, MW_TRACEPOINT };
+enum mw_probe_type { MW_KPROBE, MW_KRETPROBE, MW_FTRACE, MW_TRACEPOINT };
 
 /**
  * struct mw_probe - one probe and its state
@@ -41,6 +49,7 @@ enum mw_probe_type { MW_KPROBE, MW_KRETPROBE, MW_TRACEPOINT };
  * @type: enum mw_probe_type
  * @kp: the kprobe, for MW_KPROBE
  * @rp: the kretprobe, for MW_KRETPROBE
+ * @fops: the ftrace_ops, for MW_FTRACE (its func is the handler)
  * @tp_func: handler, for MW_TRACEPOINT
  * @tp: the tracepoint found at load
  * @attached: registered
@@ -51,6 +60,7 @@ struct mw_probe {
 	enum mw_probe_type type;
 	struct kprobe kp;
 	struct kretprobe rp;
+	struct ftrace_ops fops;
 	void *tp_func;
 	struct tracepoint *tp;
 	bool attached;
@@ -75,11 +85,38 @@ enum {
 };
 
 static DEFINE_PER_CPU(u64 [NR_PROBES], probe_hits);
+/* ftrace callbacks that could not run (recursion); kprobes count their own */
+static DEFINE_PER_CPU(u64 [NR_PROBES], probe_missed);
 
 static inline void hit(int idx)
 {
 	this_cpu_inc(probe_hits[idx]);
 }
+
+/*
+ * Enter an ftrace callback: ftrace calls it with preemption enabled and
+ * leaves recursion to it (FTRACE_OPS_FL_RECURSION). Return: the recursion
+ * bit for fexit(), or -1 if the callback must not run.
+ */
+static __always_inline int fenter(int idx, unsigned long ip,
+				  unsigned long parent_ip)
+{
+	int bit = ftrace_test_recursion_trylock(ip, parent_ip);
+
+	if (bit < 0) {
+		raw_cpu_inc(probe_missed[idx]);
+		return bit;
+	}
+	hit(idx);
+	return bit;
+}
+
+static __always_inline void fexit(int bit)
+{
+	ftrace_test_recursion_unlock(bit);
+}
+
+#define FARG(fregs, n) memwatch_ftrace_arg(fregs, n)
 
 static bool __kprobes watched(struct mm_struct *mm)
 {
@@ -227,8 +264,8 @@ static void __kprobes fork_tp(void *data, struct task_struct *parent,
  * The page hooks run for every anonymous page any process maps or unmaps:
  * one lookup of the mm, and nothing else unless it is watched.
  */
-static void __kprobes page_add(struct vm_area_struct *vma, unsigned long addr,
-			       unsigned long nr, bool new)
+static void notrace page_add(struct vm_area_struct *vma, unsigned long addr,
+			     unsigned long nr, bool new)
 {
 	struct memwatch_target *t;
 
@@ -239,50 +276,61 @@ static void __kprobes page_add(struct vm_area_struct *vma, unsigned long addr,
 	rcu_read_unlock();
 }
 
+#define FTRACE_HANDLER(name) \
+	static void notrace name(unsigned long ip, unsigned long parent_ip, \
+				 struct ftrace_ops *op, struct ftrace_regs *fregs)
+
 #ifdef COMPAT_CANNOT_FOLIO_RMAP
 
 /* page_add_new_anon_rmap(page, vma, address) */
-static int __kprobes add_new_pre(struct kprobe *kp, struct pt_regs *regs)
+FTRACE_HANDLER(add_new_fn)
 {
-	struct page *page = (struct page *)regs->di;
+	struct page *page = (struct page *)FARG(fregs, 0);
+	int bit = fenter(P_ADD_NEW, ip, parent_ip);
 
-	hit(P_ADD_NEW);
-	page_add((struct vm_area_struct *)regs->si, regs->dx,
+	if (bit < 0)
+		return;
+	page_add((struct vm_area_struct *)FARG(fregs, 1), FARG(fregs, 2),
 		 PageCompound(page) ? thp_nr_pages(page) : 1, true);
-	return 0;
+	fexit(bit);
 }
 
 /* page_add_anon_rmap(page, vma, address, flags) */
-static int __kprobes add_pre(struct kprobe *kp, struct pt_regs *regs)
+FTRACE_HANDLER(add_fn)
 {
-	struct page *page = (struct page *)regs->di;
-	bool compound = (__force rmap_t)regs->cx & RMAP_COMPOUND;
+	struct page *page = (struct page *)FARG(fregs, 0);
+	bool compound = (__force rmap_t)FARG(fregs, 3) & RMAP_COMPOUND;
+	int bit = fenter(P_ADD, ip, parent_ip);
 
-	hit(P_ADD);
-	page_add((struct vm_area_struct *)regs->si, regs->dx,
+	if (bit < 0)
+		return;
+	page_add((struct vm_area_struct *)FARG(fregs, 1), FARG(fregs, 2),
 		 compound ? thp_nr_pages(page) : 1, false);
-	return 0;
+	fexit(bit);
 }
 
 /* page_remove_rmap(page, vma, compound) */
-static int __kprobes remove_pre(struct kprobe *kp, struct pt_regs *regs)
+FTRACE_HANDLER(remove_fn)
 {
-	struct page *page = (struct page *)regs->di;
-	struct vm_area_struct *vma = (struct vm_area_struct *)regs->si;
+	struct page *page = (struct page *)FARG(fregs, 0);
+	struct vm_area_struct *vma = (struct vm_area_struct *)FARG(fregs, 1);
+	bool compound = FARG(fregs, 2);
 	struct memwatch_target *t;
 	unsigned long addr;
+	int bit = fenter(P_REMOVE, ip, parent_ip);
 
-	hit(P_REMOVE);
+	if (bit < 0)
+		return;
 	rcu_read_lock();
 	t = memwatch_track_target(vma->vm_mm);
 	if (t && PageAnon(page) && !PageKsm(page) && !PageHuge(page)) {
 		addr = vma->vm_start +
 		       ((page_to_index(page) - vma->vm_pgoff) << PAGE_SHIFT);
-		memwatch_track_page_remove(t, vma, addr, regs->dx ?
+		memwatch_track_page_remove(t, vma, addr, compound ?
 					   thp_nr_pages(page) : 1);
 	}
 	rcu_read_unlock();
-	return 0;
+	fexit(bit);
 }
 
 #define SYM_ADD_NEW	"page_add_new_anon_rmap"
@@ -290,40 +338,49 @@ static int __kprobes remove_pre(struct kprobe *kp, struct pt_regs *regs)
 #define SYM_ADD_PMD	NULL
 #define SYM_REMOVE	"page_remove_rmap"
 #define SYM_REMOVE_PMD	NULL
-#define add_pmd_pre	NULL
-#define remove_pmd_pre	NULL
+#define add_pmd_fn	NULL
+#define remove_pmd_fn	NULL
 
 #else /* folio rmap API */
 
 /* folio_add_new_anon_rmap(folio, vma, address, flags) */
-static int __kprobes add_new_pre(struct kprobe *kp, struct pt_regs *regs)
+FTRACE_HANDLER(add_new_fn)
 {
-	hit(P_ADD_NEW);
-	page_add((struct vm_area_struct *)regs->si, regs->dx,
-		 folio_nr_pages((struct folio *)regs->di), true);
-	return 0;
+	int bit = fenter(P_ADD_NEW, ip, parent_ip);
+
+	if (bit < 0)
+		return;
+	page_add((struct vm_area_struct *)FARG(fregs, 1), FARG(fregs, 2),
+		 folio_nr_pages((struct folio *)FARG(fregs, 0)), true);
+	fexit(bit);
 }
 
 /* folio_add_anon_rmap_ptes(folio, page, nr_pages, vma, address, flags) */
-static int __kprobes add_pre(struct kprobe *kp, struct pt_regs *regs)
+FTRACE_HANDLER(add_fn)
 {
-	hit(P_ADD);
-	page_add((struct vm_area_struct *)regs->cx, regs->r8, (int)regs->dx,
-		 false);
-	return 0;
+	int bit = fenter(P_ADD, ip, parent_ip);
+
+	if (bit < 0)
+		return;
+	page_add((struct vm_area_struct *)FARG(fregs, 3), FARG(fregs, 4),
+		 (int)FARG(fregs, 2), false);
+	fexit(bit);
 }
 
 /* folio_add_anon_rmap_pmd(folio, page, vma, address, flags) */
-static int __kprobes add_pmd_pre(struct kprobe *kp, struct pt_regs *regs)
+FTRACE_HANDLER(add_pmd_fn)
 {
-	hit(P_ADD_PMD);
-	page_add((struct vm_area_struct *)regs->dx, regs->cx, HPAGE_PMD_NR,
-		 false);
-	return 0;
+	int bit = fenter(P_ADD_PMD, ip, parent_ip);
+
+	if (bit < 0)
+		return;
+	page_add((struct vm_area_struct *)FARG(fregs, 2), FARG(fregs, 3),
+		 HPAGE_PMD_NR, false);
+	fexit(bit);
 }
 
-static void __kprobes remove_folio(struct folio *folio, struct page *page,
-				   struct vm_area_struct *vma, unsigned long nr)
+static void notrace remove_folio(struct folio *folio, struct page *page,
+				 struct vm_area_struct *vma, unsigned long nr)
 {
 	struct memwatch_target *t;
 	pgoff_t pgoff;
@@ -341,21 +398,30 @@ static void __kprobes remove_folio(struct folio *folio, struct page *page,
 }
 
 /* folio_remove_rmap_ptes(folio, page, nr_pages, vma) */
-static int __kprobes remove_pre(struct kprobe *kp, struct pt_regs *regs)
+FTRACE_HANDLER(remove_fn)
 {
-	hit(P_REMOVE);
-	remove_folio((struct folio *)regs->di, (struct page *)regs->si,
-		     (struct vm_area_struct *)regs->cx, (int)regs->dx);
-	return 0;
+	int bit = fenter(P_REMOVE, ip, parent_ip);
+
+	if (bit < 0)
+		return;
+	remove_folio((struct folio *)FARG(fregs, 0),
+		     (struct page *)FARG(fregs, 1),
+		     (struct vm_area_struct *)FARG(fregs, 3),
+		     (int)FARG(fregs, 2));
+	fexit(bit);
 }
 
 /* folio_remove_rmap_pmd(folio, page, vma) */
-static int __kprobes remove_pmd_pre(struct kprobe *kp, struct pt_regs *regs)
+FTRACE_HANDLER(remove_pmd_fn)
 {
-	hit(P_REMOVE_PMD);
-	remove_folio((struct folio *)regs->di, (struct page *)regs->si,
-		     (struct vm_area_struct *)regs->dx, HPAGE_PMD_NR);
-	return 0;
+	int bit = fenter(P_REMOVE_PMD, ip, parent_ip);
+
+	if (bit < 0)
+		return;
+	remove_folio((struct folio *)FARG(fregs, 0),
+		     (struct page *)FARG(fregs, 1),
+		     (struct vm_area_struct *)FARG(fregs, 2), HPAGE_PMD_NR);
+	fexit(bit);
 }
 
 #define SYM_ADD_NEW	"folio_add_new_anon_rmap"
@@ -375,6 +441,10 @@ static int __kprobes remove_pmd_pre(struct kprobe *kp, struct pt_regs *regs)
 #define KPROBE(idx, sym, pre) \
 	[idx] = { .symbol = sym, .type = MW_KPROBE, \
 		  .kp = { .pre_handler = pre } }
+/* FTRACE_OPS_FL_RECURSION: the handlers take the recursion lock themselves */
+#define FTRACE(idx, sym, fn) \
+	[idx] = { .symbol = sym, .type = MW_FTRACE, \
+		  .fops = { .func = fn, .flags = FTRACE_OPS_FL_RECURSION } }
 
 static struct mw_probe probes[NR_PROBES] = {
 	KRETPROBE(P_MMAP, "do_mmap", mmap_entry, mmap_ret,
@@ -391,11 +461,11 @@ static struct mw_probe probes[NR_PROBES] = {
 		     .tp_func = exec_tp },
 	[P_FORK] = { .symbol = "sched_process_fork", .type = MW_TRACEPOINT,
 		     .tp_func = fork_tp },
-	KPROBE(P_ADD_NEW, SYM_ADD_NEW, add_new_pre),
-	KPROBE(P_ADD, SYM_ADD, add_pre),
-	KPROBE(P_ADD_PMD, SYM_ADD_PMD, add_pmd_pre),
-	KPROBE(P_REMOVE, SYM_REMOVE, remove_pre),
-	KPROBE(P_REMOVE_PMD, SYM_REMOVE_PMD, remove_pmd_pre),
+	FTRACE(P_ADD_NEW, SYM_ADD_NEW, add_new_fn),
+	FTRACE(P_ADD, SYM_ADD, add_fn),
+	FTRACE(P_ADD_PMD, SYM_ADD_PMD, add_pmd_fn),
+	FTRACE(P_REMOVE, SYM_REMOVE, remove_fn),
+	FTRACE(P_REMOVE_PMD, SYM_REMOVE_PMD, remove_pmd_fn),
 };
 
 static void find_tp(struct tracepoint *tp, void *priv)
@@ -404,6 +474,21 @@ static void find_tp(struct tracepoint *tp, void *priv)
 
 	if (!strcmp(tp->name, p->symbol))
 		p->tp = tp;
+}
+
+/* Hook one function by name; its ftrace site must exist (notrace ones fail). */
+static int attach_ftrace(struct mw_probe *p)
+{
+	char name[KSYM_NAME_LEN];
+	int ret;
+
+	strscpy(name, p->symbol, sizeof(name));
+	ret = ftrace_set_filter(&p->fops, name, strlen(name), 1);
+	if (!ret)
+		ret = register_ftrace_function(&p->fops);
+	if (ret)
+		ftrace_free_filter(&p->fops);
+	return ret;
 }
 
 static int attach(struct mw_probe *p)
@@ -415,6 +500,8 @@ static int attach(struct mw_probe *p)
 	case MW_KRETPROBE:
 		p->rp.kp.symbol_name = p->symbol;
 		return register_kretprobe(&p->rp);
+	case MW_FTRACE:
+		return attach_ftrace(p);
 	case MW_TRACEPOINT:
 		for_each_kernel_tracepoint(find_tp, p);
 		if (!p->tp)
@@ -432,6 +519,11 @@ static void detach(struct mw_probe *p)
 		break;
 	case MW_KRETPROBE:
 		unregister_kretprobe(&p->rp);
+		break;
+	case MW_FTRACE:
+		/* waits until no CPU runs the handler or its trampoline */
+		unregister_ftrace_function(&p->fops);
+		ftrace_free_filter(&p->fops);
 		break;
 	case MW_TRACEPOINT:
 		tracepoint_probe_unregister(p->tp, p->tp_func, NULL);
@@ -496,12 +588,14 @@ void memwatch_probes_info(unsigned int idx, struct memwatch_probe_info *info)
 	info->symbol = p->symbol;
 	info->attached = p->attached;
 	info->error = p->error;
-	for_each_possible_cpu(cpu)
+	for_each_possible_cpu(cpu) {
 		info->hits += per_cpu(probe_hits, cpu)[i];
+		info->missed += per_cpu(probe_missed, cpu)[i];
+	}
 	if (p->type == MW_KPROBE)
-		info->missed = p->kp.nmissed;
+		info->missed += p->kp.nmissed;
 	else if (p->type == MW_KRETPROBE)
-		info->missed = p->rp.kp.nmissed + p->rp.nmissed;
+		info->missed += p->rp.kp.nmissed + p->rp.nmissed;
 }
 
 /**
