@@ -179,6 +179,16 @@ static int put_watch(struct sk_buff *msg, const struct memwatch_report *rep)
 	return 0;
 }
 
+/* Says why memwatch_report() failed. */
+static void report_error(struct netlink_ext_ack *extack, long err)
+{
+	if (err == -EAGAIN)
+		NL_SET_ERR_MSG(extack,
+			       "the process kept changing its mappings while memwatch copied them; try again");
+	else
+		NL_SET_ERR_MSG(extack, "out of memory for the report");
+}
+
 static int watch_reply(struct genl_info *info, struct memwatch_target *t)
 {
 	struct memwatch_report *rep;
@@ -186,8 +196,10 @@ static int watch_reply(struct genl_info *info, struct memwatch_target *t)
 	void *hdr;
 
 	rep = memwatch_report(t, caller_ns(), false);
-	if (IS_ERR(rep))
+	if (IS_ERR(rep)) {
+		report_error(info->extack, PTR_ERR(rep));
 		return PTR_ERR(rep);
+	}
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg) {
 		memwatch_report_free(rep);
@@ -433,6 +445,7 @@ static int regions_begin(struct netlink_callback *cb)
 	ctx->rep = memwatch_report(ctx->t, caller_ns(), true);
 	if (IS_ERR(ctx->rep)) {
 		ret = PTR_ERR(ctx->rep);
+		report_error(cb->extack, ret);
 		ctx->rep = NULL;
 		memwatch_target_put(ctx->t);
 		ctx->t = NULL;

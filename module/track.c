@@ -178,6 +178,8 @@ struct mw_extent {
  * @pending: per CPU, the last page add not yet counted in the peaks
  * @attr_free: free attribution entries
  * @nr_attr_free: entries on @attr_free
+ * @nr_attrs: entries in use, over all regions (sizes a report's copy)
+ * @nr_extents: extents in @extents (likewise)
  * @nr_regions: regions held
  * @next_id: id of the next region
  * @gen: bumped whenever a region is freed, so reports know their copy aged
@@ -214,6 +216,8 @@ struct memwatch_target {
 	struct mw_pending __percpu *pending;
 	struct mw_attr *attr_free;
 	u32 nr_attr_free;
+	u32 nr_attrs;
+	u32 nr_extents;
 	u32 nr_regions;
 	u64 next_id;
 	u64 gen;
@@ -451,6 +455,7 @@ static void extent_insert(struct memwatch_target *t, struct mw_extent *new)
 	rb_link_node(&new->rb, parent, p);
 	rb_insert_color(&new->rb, &t->extents);
 	new->region->nr_extents++;
+	t->nr_extents++;
 }
 
 /* fail_pct lets tests check that failed allocations lose nothing silently */
@@ -564,6 +569,7 @@ static void __region_destroy(struct memwatch_target *t, struct mw_region *r,
 		a->next = t->attr_free;
 		t->attr_free = a;
 		t->nr_attr_free++;
+		t->nr_attrs--;
 	}
 	t->live -= r->live;
 	if (t->heap == r)
@@ -634,6 +640,7 @@ static void __cut(struct memwatch_target *t, unsigned long start,
 		}
 		if (s == e->start && x == e->end) {
 			rb_erase(&e->rb, &t->extents);
+			t->nr_extents--;
 			extent_free(e);
 			if (!--r->nr_extents)
 				__region_destroy(t, r, s, x);
@@ -941,6 +948,7 @@ void __kprobes memwatch_track_move(struct vm_area_struct *vma, unsigned long old
 			x->end = old_end;
 		rb_erase(&x->rb, &t->extents);
 		x->region->nr_extents--;
+		t->nr_extents--;
 		x->start += new_addr - old_addr;
 		x->end += new_addr - old_addr;
 		extent_insert(t, x);
@@ -1028,19 +1036,22 @@ static void __kprobes __credit_thread(struct memwatch_target *t, struct mw_regio
 		}
 		return;
 	}
-	a = t->attr_free;
-	if (!a) {
-		r->attr_closed = true;
-		queue_work(system_unbound_wq, &t->refill);
-	}
-	if (!a || r->attr_closed ||
+	if (r->attr_closed ||
 	    r->nr_attrs >= READ_ONCE(memwatch_max_threads_per_region)) {
 		r->other_faulted += bytes;
 		return;
 	}
-	t->attr_free = a->next;
-	if (--t->nr_attr_free < ATTR_LOW)
+	a = t->attr_free;
+	if (a) {
+		t->attr_free = a->next;
+		if (--t->nr_attr_free < ATTR_LOW)
+			queue_work(system_unbound_wq, &t->refill);
+	} else {
 		queue_work(system_unbound_wq, &t->refill);
+		r->attr_closed = true;
+		r->other_faulted += bytes;
+		return;
+	}
 	a->gtid = gtid;
 	a->tid = task_pid_nr_ns(current, t->ns);
 	copy_comm(a->comm, current);
@@ -1048,6 +1059,7 @@ static void __kprobes __credit_thread(struct memwatch_target *t, struct mw_regio
 	a->next = r->attrs;
 	r->attrs = a;
 	r->nr_attrs++;
+	t->nr_attrs++;
 }
 
 /* Region for a page at @addr of @vma: its extent, or the growing stack. */
@@ -1273,6 +1285,7 @@ static void __drop_regions(struct memwatch_target *t)
 		rb_erase(n, &t->extents);
 		extent_free(rb_entry(n, struct mw_extent, rb));
 	}
+	t->nr_extents = 0;
 	list_for_each_entry_safe(r, tmp, &t->regions, node) {
 		struct mw_attr *a;
 
@@ -1281,6 +1294,7 @@ static void __drop_regions(struct memwatch_target *t)
 			a->next = t->attr_free;
 			t->attr_free = a;
 			t->nr_attr_free++;
+			t->nr_attrs--;
 		}
 		list_del(&r->node);
 		region_free(r);
@@ -2109,8 +2123,9 @@ struct memwatch_report *memwatch_report(struct memwatch_target *t,
 retry:
 	spin_lock(&t->lock);
 	max_r = t->nr_regions + 16;
-	max_e = max_r * 2 + 16;
-	max_a = max_r * 4 + 64;
+	max_e = t->nr_extents + t->nr_extents / 8 + 32;
+	/* every entry in use, and room for threads faulting meanwhile */
+	max_a = t->nr_attrs + t->nr_attrs / 8 + 64;
 	spin_unlock(&t->lock);
 	kvfree(rep->regions);
 	kvfree(rep->threads);
@@ -2246,7 +2261,7 @@ static bool __extents_sane(struct memwatch_target *t)
 	unsigned long last_end = 0;
 	struct mw_region *r;
 	struct rb_node *n;
-	u32 nodes = 0, owned = 0;
+	u32 nodes = 0, owned = 0, attrs = 0;
 
 	for (n = rb_first(&t->extents); n; n = rb_next(n)) {
 		struct mw_extent *e = rb_entry(n, struct mw_extent, rb);
@@ -2256,9 +2271,12 @@ static bool __extents_sane(struct memwatch_target *t)
 		last_end = e->end;
 		nodes++;
 	}
-	list_for_each_entry(r, &t->regions, node)
+	list_for_each_entry(r, &t->regions, node) {
 		owned += r->nr_extents;
-	return nodes == owned;
+		attrs += r->nr_attrs;
+	}
+	return nodes == owned && nodes == t->nr_extents &&
+	       attrs == t->nr_attrs;
 }
 
 static bool __selftest_add(struct memwatch_target *t, unsigned long start,

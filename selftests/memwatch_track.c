@@ -1733,6 +1733,48 @@ TEST_F(memwatch_track, munmap_in_the_middle_shrinks_and_munmap_of_all_removes)
 	mw_regions_free(&rs);
 }
 
+#define HOLES 300
+
+/* One region of 2 * HOLES pages, every other page unmapped. */
+static void holes_kid(void *arg)
+{
+	char *p;
+	int i;
+
+	(void)arg;
+	ch_next();
+	p = ch_map(2 * HOLES * page);
+	touch(p, 2 * HOLES * page);
+	for (i = 0; i < HOLES; i++)
+		CH_CHECK(!munmap(p + (2 * i + 1) * page, page));
+	ch_report((uintptr_t)p, 0, 0);
+	ch_next();
+}
+
+/* A region in HOLES pieces is one region, reported whole, like any other. */
+TEST_F(memwatch_track, region_in_three_hundred_pieces_is_reported_whole)
+{
+	const struct mw_region *r;
+	struct mw_regions rs;
+	struct mw_report rep;
+	struct kid *k;
+	uint64_t p;
+
+	k = kid_start(_metadata, self, holes_kid, NULL, 0);
+	watch(_metadata, self, k->pid);
+	kid_step(_metadata, k, 'h', &rep);
+	p = rep.v[0];
+	dump(_metadata, self, k->pid, &rs);
+	r = region_at(_metadata, &rs, p);
+	EXPECT_EQ(p, r->start);
+	EXPECT_EQ(p + (2 * HOLES - 1) * page, r->end);
+	EXPECT_EQ(1, mw_regions_overlapping(&rs, p, p + 2 * HOLES * page));
+	check_counts(_metadata, r, HOLES * page, HOLES * page, HOLES * page,
+		     2 * HOLES * page, 2 * HOLES * page, "every other page");
+	check_smaps(_metadata, &rs, k->pid, p, p + 2 * HOLES * page, "holes");
+	mw_regions_free(&rs);
+}
+
 /* ------------------------------------------------------------------ */
 /* 10. watching a process that is already running                     */
 /* ------------------------------------------------------------------ */

@@ -21,6 +21,8 @@
  *    EEXIST      the pid is watched already
  *    ENOSPC      a limit (module parameter) would be exceeded
  *    ENOMEM      the kernel is out of memory
+ *    EAGAIN      the process kept changing its mappings while memwatch
+ *                copied them for a reply (it tries 8 times); ask again
  *
  * The netlink core answers for itself before memwatch sees a request:
  * ERANGE for a value out of its attribute's range (pid 0), EINVAL for other
