@@ -100,8 +100,9 @@ struct mw_attr {
  * @nr_extents: extents owned; the region is gone at zero
  * @nr_attrs: entries on @attrs
  * @rep_idx: scratch index while a report copies the watch
- * @attr_closed: a thread found no free entry here once; from then on new
- *	threads count as other, so that every listed thread is exact
+ * @attr_closed: a thread found no free entry and none could be allocated
+ *	here once; from then on new threads count as other, so that every
+ *	listed thread is exact
  * @creator_tid: creating thread in the watcher's pid namespace, 0 if unknown
  * @creator_comm: its name
  */
@@ -1047,10 +1048,20 @@ static void __kprobes __credit_thread(struct memwatch_target *t, struct mw_regio
 		if (--t->nr_attr_free < ATTR_LOW)
 			queue_work(system_unbound_wq, &t->refill);
 	} else {
+		/*
+		 * A burst of new threads emptied the pool before the worker
+		 * could refill it: allocate without sleeping rather than
+		 * lose the thread, and close the region only if that fails.
+		 */
 		queue_work(system_unbound_wq, &t->refill);
-		r->attr_closed = true;
-		r->other_faulted += bytes;
-		return;
+		a = inject_failure() ? NULL :
+		    kmem_cache_alloc(attr_cache, GFP_NOWAIT | __GFP_NOWARN);
+		if (!a) {
+			r->attr_closed = true;
+			r->other_faulted += bytes;
+			return;
+		}
+		atomic64_add(sizeof(*a), &mw_mem);
 	}
 	a->gtid = gtid;
 	a->tid = task_pid_nr_ns(current, t->ns);

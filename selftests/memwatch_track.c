@@ -2138,6 +2138,104 @@ TEST_F_TIMEOUT(memwatch_track,
 	mw_regions_free(&rs);
 }
 
+/*
+ * A burst: the same 1000 threads start at once and each faults one page of
+ * each of BURST_REGIONS regions, so that memwatch needs more attribution
+ * entries at once (max_threads_per_region per region) than it keeps free.
+ */
+#define BURST_REGIONS 16
+
+static char *burst_mem[BURST_REGIONS];
+
+static void *burst_thread_fn(void *arg)
+{
+	long i = (long)arg;
+	int j;
+
+	pthread_barrier_wait(&many.start);
+	for (j = 0; j < BURST_REGIONS; j++)
+		burst_mem[j][i * getpagesize()] = 1;
+	pthread_barrier_wait(&many.done);
+	pthread_barrier_wait(&many.release);
+	return NULL;
+}
+
+static void burst_kid(void *arg)
+{
+	pthread_attr_t attr;
+	char *stacks;
+	pthread_t th;
+	long i;
+
+	(void)arg;
+	prctl(PR_SET_NAME, "mw-burst");
+	CH_CHECK(!pthread_barrier_init(&many.start, NULL, MANY_THREADS + 1));
+	CH_CHECK(!pthread_barrier_init(&many.done, NULL, MANY_THREADS + 1));
+	CH_CHECK(!pthread_barrier_init(&many.release, NULL, MANY_THREADS + 1));
+	ch_next();
+	stacks = mmap(NULL, MANY_THREADS * MANY_STACK, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
+		      -1, 0);
+	CH_CHECK(stacks != MAP_FAILED);
+	for (i = 0; i < BURST_REGIONS; i++)
+		burst_mem[i] = ch_map(MANY_THREADS * getpagesize());
+	for (i = 0; i < MANY_THREADS; i++) {
+		CH_CHECK(!pthread_attr_init(&attr));
+		CH_CHECK(!pthread_attr_setstack(&attr, stacks + i * MANY_STACK,
+						MANY_STACK));
+		errno = pthread_create(&th, &attr, burst_thread_fn, (void *)i);
+		CH_CHECK(!errno);
+		pthread_attr_destroy(&attr);
+	}
+	pthread_barrier_wait(&many.start);
+	pthread_barrier_wait(&many.done);
+	ch_report(0, 0, 0);
+	ch_next();
+}
+
+TEST_F_TIMEOUT(memwatch_track,
+	       thousand_threads_in_sixteen_regions_fill_every_thread_list, 300)
+{
+	const uint64_t len = MANY_THREADS * getpagesize();
+	const struct mw_region *r;
+	struct mw_regions rs;
+	struct mw_report rep;
+	long max_threads = -1;
+	int i, j, seen = 0, want;
+	uint64_t listed;
+	struct kid *k;
+
+	read_param("max_threads_per_region", &max_threads);
+	want = MANY_THREADS;
+	if (max_threads >= 0 && max_threads < want)
+		want = max_threads;
+	k = kid_start(_metadata, self, burst_kid, NULL, 0);
+	watch(_metadata, self, k->pid);
+	kid_step(_metadata, k, 't', &rep);
+
+	dump(_metadata, self, k->pid, &rs);
+	for (i = 0; i < rs.n; i++) {
+		r = &rs.r[i];
+		if (r->reserved != len || r->faulted != len)
+			continue;
+		seen++;
+		/* every thread took one page: the first want of them listed */
+		EXPECT_EQ(want, r->nthreads) {
+			TH_LOG("region %#llx: %d threads listed, %llu bytes as other",
+			       (unsigned long long)r->start, r->nthreads,
+			       (unsigned long long)r->other_faulted);
+		}
+		listed = 0;
+		for (j = 0; j < r->nthreads; j++) {
+			EXPECT_EQ(getpagesize(), r->threads[j].faulted);
+			listed += r->threads[j].faulted;
+		}
+		EXPECT_EQ(len, listed + r->other_faulted);
+	}
+	EXPECT_EQ(BURST_REGIONS, seen);
+	mw_regions_free(&rs);
+}
+
 /* ------------------------------------------------------------------ */
 /* 13. bounds                                                         */
 /* ------------------------------------------------------------------ */
