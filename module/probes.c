@@ -94,20 +94,18 @@ static inline void hit(int idx)
 }
 
 /*
- * Enter an ftrace callback: ftrace calls it with preemption enabled and
- * leaves recursion to it (FTRACE_OPS_FL_RECURSION). Return: the recursion
- * bit for fexit(), or -1 if the callback must not run.
+ * Around the tracking of a page in a watched process: ftrace leaves
+ * recursion to the callback (FTRACE_OPS_FL_RECURSION), and the lock also
+ * disables preemption, as the per-CPU pending adds need. Return: the
+ * recursion bit for fexit(), or -1 if the tracking must not run.
  */
 static __always_inline int fenter(int idx, unsigned long ip,
 				  unsigned long parent_ip)
 {
 	int bit = ftrace_test_recursion_trylock(ip, parent_ip);
 
-	if (bit < 0) {
+	if (bit < 0)
 		raw_cpu_inc(probe_missed[idx]);
-		return bit;
-	}
-	hit(idx);
 	return bit;
 }
 
@@ -261,38 +259,55 @@ static void __kprobes fork_tp(void *data, struct task_struct *parent,
 /* ---- page level --------------------------------------------------------- */
 
 /*
- * The page hooks run for every anonymous page any process maps or unmaps:
- * one lookup of the mm, and nothing else unless it is watched.
+ * The page hooks run for every anonymous page any process maps or unmaps.
+ * An unwatched process pays the ftrace call, one atomic read and, while
+ * anything is watched, one RCU hash lookup of its mm; only a watched one
+ * takes the recursion lock around the tracking. Nothing between the
+ * lookup and the lock can reach the hooked functions again.
  */
-static void notrace page_add(struct vm_area_struct *vma, unsigned long addr,
-			     unsigned long nr, bool new)
-{
-	struct memwatch_target *t;
-
-	rcu_read_lock();
-	t = memwatch_track_target(vma->vm_mm);
-	if (t)
-		memwatch_track_page_add(t, vma, addr, nr, new);
-	rcu_read_unlock();
-}
-
 #define FTRACE_HANDLER(name) \
 	static void notrace name(unsigned long ip, unsigned long parent_ip, \
 				 struct ftrace_ops *op, struct ftrace_regs *fregs)
 
+static __always_inline void page_add(int idx, unsigned long ip,
+				     unsigned long parent_ip,
+				     struct vm_area_struct *vma,
+				     unsigned long addr, unsigned long nr,
+				     bool new)
+{
+	struct memwatch_target *t;
+	int bit;
+
+	hit(idx);
+	if (!memwatch_track_live())
+		return;
+	rcu_read_lock();
+	t = memwatch_track_target(vma->vm_mm);
+	if (t) {
+		bit = fenter(idx, ip, parent_ip);
+		if (bit >= 0) {
+			memwatch_track_page_add(t, vma, addr, nr, new);
+			fexit(bit);
+		}
+	}
+	rcu_read_unlock();
+}
+
 #ifdef COMPAT_CANNOT_FOLIO_RMAP
+
+static inline unsigned long page_nr(struct page *page, bool compound)
+{
+	return compound ? thp_nr_pages(page) : 1;
+}
 
 /* page_add_new_anon_rmap(page, vma, address) */
 FTRACE_HANDLER(add_new_fn)
 {
 	struct page *page = (struct page *)FARG(fregs, 0);
-	int bit = fenter(P_ADD_NEW, ip, parent_ip);
 
-	if (bit < 0)
-		return;
-	page_add((struct vm_area_struct *)FARG(fregs, 1), FARG(fregs, 2),
-		 PageCompound(page) ? thp_nr_pages(page) : 1, true);
-	fexit(bit);
+	page_add(P_ADD_NEW, ip, parent_ip,
+		 (struct vm_area_struct *)FARG(fregs, 1), FARG(fregs, 2),
+		 page_nr(page, PageCompound(page)), true);
 }
 
 /* page_add_anon_rmap(page, vma, address, flags) */
@@ -300,13 +315,10 @@ FTRACE_HANDLER(add_fn)
 {
 	struct page *page = (struct page *)FARG(fregs, 0);
 	bool compound = (__force rmap_t)FARG(fregs, 3) & RMAP_COMPOUND;
-	int bit = fenter(P_ADD, ip, parent_ip);
 
-	if (bit < 0)
-		return;
-	page_add((struct vm_area_struct *)FARG(fregs, 1), FARG(fregs, 2),
-		 compound ? thp_nr_pages(page) : 1, false);
-	fexit(bit);
+	page_add(P_ADD, ip, parent_ip,
+		 (struct vm_area_struct *)FARG(fregs, 1), FARG(fregs, 2),
+		 page_nr(page, compound), false);
 }
 
 /* page_remove_rmap(page, vma, compound) */
@@ -314,23 +326,26 @@ FTRACE_HANDLER(remove_fn)
 {
 	struct page *page = (struct page *)FARG(fregs, 0);
 	struct vm_area_struct *vma = (struct vm_area_struct *)FARG(fregs, 1);
-	bool compound = FARG(fregs, 2);
 	struct memwatch_target *t;
 	unsigned long addr;
-	int bit = fenter(P_REMOVE, ip, parent_ip);
+	int bit;
 
-	if (bit < 0)
+	hit(P_REMOVE);
+	if (!memwatch_track_live())
 		return;
 	rcu_read_lock();
 	t = memwatch_track_target(vma->vm_mm);
 	if (t && PageAnon(page) && !PageKsm(page) && !PageHuge(page)) {
-		addr = vma->vm_start +
-		       ((page_to_index(page) - vma->vm_pgoff) << PAGE_SHIFT);
-		memwatch_track_page_remove(t, vma, addr, compound ?
-					   thp_nr_pages(page) : 1);
+		bit = fenter(P_REMOVE, ip, parent_ip);
+		if (bit >= 0) {
+			addr = vma->vm_start + ((page_to_index(page) -
+						 vma->vm_pgoff) << PAGE_SHIFT);
+			memwatch_track_page_remove(t, vma, addr,
+						   page_nr(page, FARG(fregs, 2)));
+			fexit(bit);
+		}
 	}
 	rcu_read_unlock();
-	fexit(bit);
 }
 
 #define SYM_ADD_NEW	"page_add_new_anon_rmap"
@@ -346,53 +361,52 @@ FTRACE_HANDLER(remove_fn)
 /* folio_add_new_anon_rmap(folio, vma, address, flags) */
 FTRACE_HANDLER(add_new_fn)
 {
-	int bit = fenter(P_ADD_NEW, ip, parent_ip);
-
-	if (bit < 0)
-		return;
-	page_add((struct vm_area_struct *)FARG(fregs, 1), FARG(fregs, 2),
+	page_add(P_ADD_NEW, ip, parent_ip,
+		 (struct vm_area_struct *)FARG(fregs, 1), FARG(fregs, 2),
 		 folio_nr_pages((struct folio *)FARG(fregs, 0)), true);
-	fexit(bit);
 }
 
 /* folio_add_anon_rmap_ptes(folio, page, nr_pages, vma, address, flags) */
 FTRACE_HANDLER(add_fn)
 {
-	int bit = fenter(P_ADD, ip, parent_ip);
-
-	if (bit < 0)
-		return;
-	page_add((struct vm_area_struct *)FARG(fregs, 3), FARG(fregs, 4),
+	page_add(P_ADD, ip, parent_ip,
+		 (struct vm_area_struct *)FARG(fregs, 3), FARG(fregs, 4),
 		 (int)FARG(fregs, 2), false);
-	fexit(bit);
 }
 
 /* folio_add_anon_rmap_pmd(folio, page, vma, address, flags) */
 FTRACE_HANDLER(add_pmd_fn)
 {
-	int bit = fenter(P_ADD_PMD, ip, parent_ip);
-
-	if (bit < 0)
-		return;
-	page_add((struct vm_area_struct *)FARG(fregs, 2), FARG(fregs, 3),
+	page_add(P_ADD_PMD, ip, parent_ip,
+		 (struct vm_area_struct *)FARG(fregs, 2), FARG(fregs, 3),
 		 HPAGE_PMD_NR, false);
-	fexit(bit);
 }
 
-static void notrace remove_folio(struct folio *folio, struct page *page,
-				 struct vm_area_struct *vma, unsigned long nr)
+static __always_inline void remove_folio(int idx, unsigned long ip,
+					 unsigned long parent_ip,
+					 struct folio *folio, struct page *page,
+					 struct vm_area_struct *vma,
+					 unsigned long nr)
 {
 	struct memwatch_target *t;
 	pgoff_t pgoff;
+	int bit;
 
+	hit(idx);
+	if (!memwatch_track_live())
+		return;
 	rcu_read_lock();
 	t = memwatch_track_target(vma->vm_mm);
 	if (t && folio_test_anon(folio) && !folio_test_ksm(folio) &&
 	    !folio_test_hugetlb(folio)) {
-		pgoff = folio->index + folio_page_idx(folio, page);
-		memwatch_track_page_remove(t, vma, vma->vm_start +
-					   ((pgoff - vma->vm_pgoff) << PAGE_SHIFT),
-					   nr);
+		bit = fenter(idx, ip, parent_ip);
+		if (bit >= 0) {
+			pgoff = folio->index + folio_page_idx(folio, page);
+			memwatch_track_page_remove(t, vma, vma->vm_start +
+						   ((pgoff - vma->vm_pgoff) <<
+						    PAGE_SHIFT), nr);
+			fexit(bit);
+		}
 	}
 	rcu_read_unlock();
 }
@@ -400,28 +414,19 @@ static void notrace remove_folio(struct folio *folio, struct page *page,
 /* folio_remove_rmap_ptes(folio, page, nr_pages, vma) */
 FTRACE_HANDLER(remove_fn)
 {
-	int bit = fenter(P_REMOVE, ip, parent_ip);
-
-	if (bit < 0)
-		return;
-	remove_folio((struct folio *)FARG(fregs, 0),
+	remove_folio(P_REMOVE, ip, parent_ip, (struct folio *)FARG(fregs, 0),
 		     (struct page *)FARG(fregs, 1),
 		     (struct vm_area_struct *)FARG(fregs, 3),
 		     (int)FARG(fregs, 2));
-	fexit(bit);
 }
 
 /* folio_remove_rmap_pmd(folio, page, vma) */
 FTRACE_HANDLER(remove_pmd_fn)
 {
-	int bit = fenter(P_REMOVE_PMD, ip, parent_ip);
-
-	if (bit < 0)
-		return;
-	remove_folio((struct folio *)FARG(fregs, 0),
+	remove_folio(P_REMOVE_PMD, ip, parent_ip,
+		     (struct folio *)FARG(fregs, 0),
 		     (struct page *)FARG(fregs, 1),
 		     (struct vm_area_struct *)FARG(fregs, 2), HPAGE_PMD_NR);
-	fexit(bit);
 }
 
 #define SYM_ADD_NEW	"folio_add_new_anon_rmap"

@@ -243,7 +243,8 @@ static unsigned int mw_nr_targets;
 static unsigned int mw_nr_exited;
 static unsigned long mw_gen;
 /* Live watches; page hooks return at once while it is zero. */
-static atomic_t mw_nr_live = ATOMIC_INIT(0);
+/* live watches: the hooks' first test, memwatch_track_live() */
+atomic_t memwatch_nr_live = ATOMIC_INIT(0);
 
 /* Serialises WATCH, UNWATCH and freeing against probe enabling. */
 static DEFINE_MUTEX(mw_watch_mutex);
@@ -1098,7 +1099,7 @@ static struct mw_region *__kprobes __page_region(struct memwatch_target *t,
  */
 struct memwatch_target *memwatch_track_target(struct mm_struct *mm)
 {
-	if (!atomic_read(&mw_nr_live))
+	if (!atomic_read(&memwatch_nr_live))
 		return NULL;
 	return find_target(mm);
 }
@@ -1391,7 +1392,7 @@ static void __unlist(struct memwatch_target *t)
 	lockdep_assert_held(&mw_lock);
 	if (t->state == MEMWATCH_WATCH_STATE_LIVE) {
 		hash_del_rcu(&t->hnode);
-		atomic_dec(&mw_nr_live);
+		atomic_dec(&memwatch_nr_live);
 	} else {
 		mw_nr_exited--;
 	}
@@ -1440,7 +1441,7 @@ void __kprobes memwatch_track_exit(struct mm_struct *mm)
 	if (find_target(mm) != t)	/* unwatched meanwhile */
 		goto unlock;
 	hash_del_rcu(&t->hnode);
-	atomic_dec(&mw_nr_live);
+	atomic_dec(&memwatch_nr_live);
 	/* an exec frees the old mm in the exec'ing task, now on its new mm */
 	exec = current->mm && current->mm != mm &&
 	       task_tgid(current) == t->pid;
@@ -1482,7 +1483,7 @@ void __kprobes memwatch_track_exec(struct task_struct *task)
 		struct memwatch_target *pt;
 
 		/* a vfork child of a process whose forks are followed */
-		pt = atomic_read(&mw_nr_live) ? find_target(parent->mm) : NULL;
+		pt = atomic_read(&memwatch_nr_live) ? find_target(parent->mm) : NULL;
 		if (pt && (pt->flags & MEMWATCH_WATCH_F_FOLLOW_FORKS) &&
 		    pt->pid == task_tgid(parent))
 			follow(pt, task, mm, task);
@@ -1503,7 +1504,7 @@ void __kprobes memwatch_track_exec(struct task_struct *task)
 	WRITE_ONCE(t->mm, mm);
 	spin_unlock(&t->lock);
 	if (t->state != MEMWATCH_WATCH_STATE_LIVE)
-		atomic_inc(&mw_nr_live);
+		atomic_inc(&memwatch_nr_live);
 	t->state = MEMWATCH_WATCH_STATE_LIVE;
 	hash_add_rcu(mw_hash, &t->hnode, (unsigned long)mm);
 	mw_gen++;
@@ -1540,7 +1541,7 @@ void __kprobes memwatch_track_fork(struct task_struct *parent,
 {
 	struct memwatch_target *pt;
 
-	if (!atomic_read(&mw_nr_live) || (child->flags & PF_KTHREAD) ||
+	if (!atomic_read(&memwatch_nr_live) || (child->flags & PF_KTHREAD) ||
 	    same_thread_group(parent, child) || !child->mm ||
 	    child->mm == parent->mm)
 		return;
@@ -1788,7 +1789,7 @@ static void __list(struct memwatch_target *t, struct mm_struct *mm)
 	t->listed = true;
 	mw_nr_targets++;
 	mw_gen++;
-	atomic_inc(&mw_nr_live);
+	atomic_inc(&memwatch_nr_live);
 }
 
 /* Room for one more watch, giving back exited ones first; mw_lock held. */

@@ -2,6 +2,7 @@
 #ifndef _MEMWATCH_TRACK_H
 #define _MEMWATCH_TRACK_H
 
+#include <linux/atomic.h>
 #include <linux/types.h>
 #include <linux/sched.h>
 
@@ -39,6 +40,15 @@ void memwatch_track_exit(struct mm_struct *mm);
 void memwatch_track_exec(struct task_struct *task);
 void memwatch_track_fork(struct task_struct *parent, struct task_struct *child);
 struct memwatch_target *memwatch_track_target(struct mm_struct *mm);
+
+extern atomic_t memwatch_nr_live;
+
+/* Whether anything is watched: the first test of the hottest hooks. */
+static inline bool memwatch_track_live(void)
+{
+	return atomic_read(&memwatch_nr_live);
+}
+
 void memwatch_track_page_add(struct memwatch_target *t,
 			     struct vm_area_struct *vma, unsigned long addr,
 			     unsigned long nr, bool new);
