@@ -12,7 +12,9 @@
  * 2. The same load again, and rmmod while it runs, then insmod again; only
  *    with MEMWATCH_STRESS_RMMOD=1 until the module survives it: it has
  *    oopsed 6.12 (a NULL call in __mmput when a process exits after the
- *    reload) and soft-locked both CPUs of 6.1, each in some of the runs.
+ *    reload; later, once in six runs, a CPU executing folio_remove_rmap_ptes
+ *    one byte into its ftrace site, mid-patch) and soft-locked both CPUs of
+ *    6.1, each in some of the runs.
  * 3. 50 load/unload cycles, each with a watch alive at unload.
  *
  * The module is loaded again from MEMWATCH_KO when the test ends. The kernel
@@ -109,7 +111,11 @@ static void touch(char *p, size_t len)
 	count(C_FAULT_PAGES, len / page);
 }
 
-static void churn_child(uint64_t *s)
+/* per churning process (each is a fork of the test): its first children */
+static atomic_int first_forks;
+
+/* Fork a child that execs (@how 0), exits (1) or either (-1). */
+static void churn_child(uint64_t *s, int how)
 {
 	pid_t pid = fork();
 
@@ -117,7 +123,7 @@ static void churn_child(uint64_t *s)
 		return;
 	count(C_FORK, 1);
 	if (pid == 0) {
-		if (xs(s) % 2) {
+		if (how < 0 ? xs(s) % 2 : how == 0) {
 			count(C_EXEC, 1);
 			execl("/bin/true", "true", (char *)NULL);
 			_exit(127);
@@ -198,12 +204,21 @@ static void *churn_thread(void *arg)
 			}
 			touch(map[i], page);
 			break;
-		default:
-			if (xs(&s) % 64 == 0)
-				churn_child(&s);
+		default: {
+			/*
+			 * However slow the kernel (KASAN), each churning
+			 * process forks an exec'ing and an exiting child.
+			 */
+			int k = atomic_fetch_add(&first_forks, 1);
+
+			if (k < 2)
+				churn_child(&s, k);
+			else if (xs(&s) % 64 == 0)
+				churn_child(&s, -1);
 			else
 				touch(map[i], len[i]);
 			break;
+		}
 		}
 	}
 	/* at rest: keep one mapping half touched, drop the others */
