@@ -597,6 +597,8 @@ int cmd_report(int argc, char **argv)
 	ret = report_fetch(pid, &o, &rep);
 	if (ret)
 		return ret;
+	/* nothing was written yet: a report of 100,000 regions is ~50 MB */
+	setvbuf(stdout, NULL, _IOFBF, 1 << 20);
 	ret = report_print(rep, stdout, o.format);
 	report_free(rep);
 	return ret;
