@@ -1106,6 +1106,49 @@ struct memwatch_target *memwatch_track_target(struct mm_struct *mm)
 
 NOKPROBE_SYMBOL(memwatch_track_target);
 
+/*
+ * A huge page can span two regions, where the kernel merged their VMAs
+ * (two adjacent mmaps with the same flags): each region gets its share.
+ * Parts outside every region are not counted, except in the growing main
+ * stack. The peaks are brought up to date at once, with no pending add.
+ */
+static void __page_range(struct memwatch_target *t, struct vm_area_struct *vma,
+			 unsigned long addr, unsigned long end, bool add,
+			 bool fault)
+{
+	__flush_pending(t, this_cpu_ptr(t->pending));
+	while (addr < end) {
+		struct mw_extent *e = extent_from(t, addr);
+		unsigned long next = end;
+		struct mw_region *r = NULL;
+		s64 bytes;
+
+		if (e && e->start <= addr) {
+			r = e->region;
+			next = min(end, e->end);
+		} else {
+			if (e && e->start < end)
+				next = e->start;
+			if (vma->vm_flags & VM_GROWSDOWN)
+				r = t->stack;
+		}
+		if (r) {
+			bytes = next - addr;
+			if (!add)
+				bytes = -bytes;
+			r->live += bytes;
+			t->live += bytes;
+			r->peak = max_t(s64, r->peak, r->live);
+			if (fault) {
+				r->faulted += bytes;
+				__credit_thread(t, r, bytes);
+			}
+		}
+		addr = next;
+	}
+	t->peak = max_t(s64, t->peak, t->live);
+}
+
 /**
  * memwatch_track_page_add() - anonymous pages were mapped
  * @t: the watch of @vma's mm, from memwatch_track_target()
@@ -1120,9 +1163,21 @@ void __kprobes memwatch_track_page_add(struct memwatch_target *t,
 				       bool new)
 {
 	u64 bytes = (u64)nr << PAGE_SHIFT;
+	/*
+	 * A fault: the faulting thread maps a new page into its own address
+	 * space. Not khugepaged's collapse, not fork copying into a child,
+	 * not swapoff.
+	 */
+	bool fault = new && current->mm == vma->vm_mm;
+	struct mw_extent *e;
 	struct mw_region *r;
 
 	spin_lock(&t->lock);
+	e = extent_at(t, addr);
+	if (nr > 1 && (!e || e->end < addr + bytes)) {
+		__page_range(t, vma, addr, addr + bytes, true, fault);
+		goto out;
+	}
 	r = __page_region(t, vma, addr);
 	if (r) {
 		struct mw_pending *p = this_cpu_ptr(t->pending);
@@ -1133,16 +1188,12 @@ void __kprobes memwatch_track_page_add(struct memwatch_target *t,
 		p->r = r;
 		p->addr = addr;
 		p->bytes = bytes;
-		/*
-		 * A fault: the faulting thread maps a new page into its own
-		 * address space. Not khugepaged's collapse, not fork copying
-		 * into a child, not swapoff.
-		 */
-		if (new && current->mm == vma->vm_mm) {
+		if (fault) {
 			r->faulted += bytes;
 			__credit_thread(t, r, bytes);
 		}
 	}
+out:
 	spin_unlock(&t->lock);
 }
 
@@ -1158,9 +1209,15 @@ void __kprobes memwatch_track_page_remove(struct memwatch_target *t,
 					  unsigned long addr, unsigned long nr)
 {
 	u64 bytes = (u64)nr << PAGE_SHIFT;
+	struct mw_extent *e;
 	struct mw_region *r;
 
 	spin_lock(&t->lock);
+	e = extent_at(t, addr);
+	if (nr > 1 && (!e || e->end < addr + bytes)) {
+		__page_range(t, vma, addr, addr + bytes, false, false);
+		goto out;
+	}
 	r = __page_region(t, vma, addr);
 	if (r) {
 		struct mw_pending *p = this_cpu_ptr(t->pending);
@@ -1173,6 +1230,7 @@ void __kprobes memwatch_track_page_remove(struct memwatch_target *t,
 		r->live -= bytes;
 		t->live -= bytes;
 	}
+out:
 	spin_unlock(&t->lock);
 }
 

@@ -1394,6 +1394,91 @@ TEST_F(memwatch_track, thp_touch_per_2mib_counts_2mib_each)
 	mw_regions_free(&rs);
 }
 
+/*
+ * Two mmaps, 1 MiB each, placed back to back on a 2 MiB boundary with the
+ * same flags: the kernel merges their VMAs, and one write faults in a huge
+ * page that is half in each region. Then the huge page is unmapped whole.
+ */
+static void thp_split_kid(void *arg)
+{
+	uintptr_t a;
+	char *p, *q;
+
+	(void)arg;
+	prctl(PR_SET_NAME, "mw-thp2");
+	ch_next();
+	p = ch_map(2 * THP_SIZE);
+	a = ((uintptr_t)p + THP_SIZE - 1) & ~(uintptr_t)(THP_SIZE - 1);
+	CH_CHECK(!munmap(p, 2 * THP_SIZE));
+	p = mmap((char *)a, THP_SIZE / 2, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	CH_CHECK(p == (char *)a);
+	q = mmap((char *)a + THP_SIZE / 2, THP_SIZE / 2, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	CH_CHECK(q == (char *)a + THP_SIZE / 2);
+	CH_CHECK(!madvise(p, THP_SIZE, MADV_HUGEPAGE));
+	p[0] = 1;
+	ch_report(a, 0, 0);
+
+	ch_next();
+	CH_CHECK(!madvise(p, THP_SIZE, MADV_DONTNEED));
+	ch_report(a, 0, 0);
+	ch_next();
+}
+
+TEST_F(memwatch_track, huge_page_across_two_regions_counts_half_in_each)
+{
+	const uint64_t half = THP_SIZE / 2;
+	const struct mw_region *r1, *r2;
+	struct mw_regions rs;
+	struct mw_report rep;
+	struct smaps sm;
+	struct sums s;
+	char buf[256];
+	struct kid *k;
+	uint64_t a;
+
+	if (mw_read_file("/sys/kernel/mm/transparent_hugepage/enabled", buf,
+			 sizeof(buf)) <= 0)
+		SKIP(return, "kernel without transparent huge pages");
+	if (strstr(buf, "[never]"))
+		SKIP(return, "transparent huge pages are disabled");
+
+	k = kid_start(_metadata, self, thp_split_kid, NULL, KID_THP);
+	watch(_metadata, self, k->pid);
+	kid_step(_metadata, k, 'h', &rep);
+	a = rep.v[0];
+	dump(_metadata, self, k->pid, &rs);
+	ASSERT_EQ(0, smaps_read(k->pid, &sm));
+	smaps_sum(&sm, a, a + THP_SIZE, &s);
+	smaps_free(&sm);
+	if (s.anon_huge != THP_SIZE) {
+		mw_regions_free(&rs);
+		SKIP(return, "the kernel backed %llu of %llu bytes with a huge page",
+		     (unsigned long long)s.anon_huge,
+		     (unsigned long long)THP_SIZE);
+	}
+	r1 = region_at(_metadata, &rs, a);
+	r2 = region_at(_metadata, &rs, a + half);
+	ASSERT_NE(r1, r2) {
+		TH_LOG("the two mmaps were reported as one region");
+	}
+	check_counts(_metadata, r1, half, half, half, half, half, "lower half");
+	check_counts(_metadata, r2, half, half, half, half, half, "upper half");
+	check_one_faulter(_metadata, r1, k->pid);
+	check_one_faulter(_metadata, r2, k->pid);
+	check_smaps(_metadata, &rs, k->pid, a, a + THP_SIZE, "split huge page");
+	mw_regions_free(&rs);
+
+	kid_step(_metadata, k, 'd', &rep);
+	dump(_metadata, self, k->pid, &rs);
+	r1 = region_at(_metadata, &rs, a);
+	r2 = region_at(_metadata, &rs, a + half);
+	check_counts(_metadata, r1, half, half, 0, half, half, "lower, unmapped");
+	check_counts(_metadata, r2, half, half, 0, half, half, "upper, unmapped");
+	mw_regions_free(&rs);
+}
+
 /* ------------------------------------------------------------------ */
 /* 7. fork and copy-on-write                                          */
 /* ------------------------------------------------------------------ */
