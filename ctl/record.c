@@ -270,11 +270,20 @@ int cmd_record(int argc, char **argv)
 		if (child && child_exited(child, &status)) {
 			/* The exited watch's final figures, read once. */
 			ret = take_sample(&rec);
+			if (ret == -ENOENT && rec.samples)
+				ret = 0;
 			child_reap(child);
 			child = 0;
 			break;
 		}
 		ret = take_sample(&rec);
+		/*
+		 * Gone after a sample: the process exited between that
+		 * sample's GET_WATCHES and GET_REGIONS, and the dump read the
+		 * exited watch's final figures, which the module then drops.
+		 */
+		if (ret == -ENOENT && rec.samples)
+			ret = 1;
 		if (ret)
 			break;
 		if (stop || (end && now_ns(CLOCK_MONOTONIC) >= end))
