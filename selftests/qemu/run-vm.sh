@@ -30,6 +30,7 @@
 #
 # Environment: MEMWATCH_CACHE (the setup.sh cache), MEMWATCH_ACCEL=kvm|tcg
 # (default: kvm only if /dev/kvm opens and the cpu has vmx or svm),
+# MEMWATCH_TCG_THREAD=single|multi (tcg only, default single; see below),
 # MEMWATCH_MEM (MiB, default 2048), MEMWATCH_SMP (default 2),
 # MEMWATCH_QEMU_ARGS (more qemu options, split on blanks; `make bench` uses
 # it for -icount), MEMWATCH_BOOT_TRIES (boots to try when the kernel fails
@@ -214,7 +215,15 @@ if [ -z "$accel" ]; then
 fi
 case "$accel" in
 kvm) accel_opts=(-accel kvm -cpu host) ;;
-tcg) accel_opts=(-accel tcg -cpu max) ;;
+tcg)
+	# One host thread runs all vCPUs in turn. With a thread per vCPU, qemu
+	# 7.2 has let a vCPU run code another vCPU had just patched as it was
+	# mid-patch: oopses one byte into an ftrace site ("int3"), and a boot
+	# that died in the middle of a jump label, with no module loaded. The
+	# guests take no longer this way on a 2-core host. Both vCPUs still
+	# interleave, preempt and race. MEMWATCH_TCG_THREAD=multi restores the
+	# thread per vCPU.
+	accel_opts=(-accel "tcg,thread=${MEMWATCH_TCG_THREAD:-single}" -cpu max) ;;
 *) echo "run-vm: MEMWATCH_ACCEL must be kvm or tcg" >&2; exit 2 ;;
 esac
 
