@@ -2130,6 +2130,10 @@ struct many_work {
 
 static struct many_work many;
 
+#define BURST_REGIONS 16
+
+static char *burst_mem[BURST_REGIONS];
+
 static void *many_thread_fn(void *arg)
 {
 	long i = (long)arg;
@@ -2146,35 +2150,44 @@ static void *many_thread_fn(void *arg)
  * region, not 1000. They all start faulting at once into one region, each
  * into its own 32 KiB.
  */
-static void many_kid(void *arg)
+static void many_start(const char *name, void *(*fn)(void *))
 {
 	pthread_attr_t attr;
 	char *stacks;
 	pthread_t th;
 	long i;
 
-	(void)arg;
-	prctl(PR_SET_NAME, "mw-many");
+	prctl(PR_SET_NAME, name);
 	CH_CHECK(!pthread_barrier_init(&many.start, NULL, MANY_THREADS + 1));
 	CH_CHECK(!pthread_barrier_init(&many.done, NULL, MANY_THREADS + 1));
 	CH_CHECK(!pthread_barrier_init(&many.release, NULL, MANY_THREADS + 1));
 	ch_next();
-	/* MAP_NORESERVE keeps the kernel from merging the two mappings. */
+	/* MAP_NORESERVE keeps the kernel from merging it with a later mapping */
 	stacks = mmap(NULL, MANY_THREADS * MANY_STACK, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
 		      -1, 0);
 	CH_CHECK(stacks != MAP_FAILED);
-	many.mem = ch_map(MANY_THREADS * MANY_TOUCH);
+	if (fn == many_thread_fn)
+		many.mem = ch_map(MANY_THREADS * MANY_TOUCH);
+	else
+		for (i = 0; i < BURST_REGIONS; i++)
+			burst_mem[i] = ch_map(MANY_THREADS * getpagesize());
 	for (i = 0; i < MANY_THREADS; i++) {
 		CH_CHECK(!pthread_attr_init(&attr));
 		CH_CHECK(!pthread_attr_setstack(&attr, stacks + i * MANY_STACK,
 						MANY_STACK));
-		errno = pthread_create(&th, &attr, many_thread_fn, (void *)i);
+		errno = pthread_create(&th, &attr, fn, (void *)i);
 		CH_CHECK(!errno);
 		pthread_attr_destroy(&attr);
 	}
 	pthread_barrier_wait(&many.start);
 	pthread_barrier_wait(&many.done);
+}
+
+static void many_kid(void *arg)
+{
+	(void)arg;
+	many_start("mw-many", many_thread_fn);
 	ch_report((uintptr_t)many.mem, 0, 0);
 	ch_next();
 }
@@ -2228,10 +2241,6 @@ TEST_F_TIMEOUT(memwatch_track,
  * each of BURST_REGIONS regions, so that memwatch needs more attribution
  * entries at once (max_threads_per_region per region) than it keeps free.
  */
-#define BURST_REGIONS 16
-
-static char *burst_mem[BURST_REGIONS];
-
 static void *burst_thread_fn(void *arg)
 {
 	long i = (long)arg;
@@ -2247,33 +2256,8 @@ static void *burst_thread_fn(void *arg)
 
 static void burst_kid(void *arg)
 {
-	pthread_attr_t attr;
-	char *stacks;
-	pthread_t th;
-	long i;
-
 	(void)arg;
-	prctl(PR_SET_NAME, "mw-burst");
-	CH_CHECK(!pthread_barrier_init(&many.start, NULL, MANY_THREADS + 1));
-	CH_CHECK(!pthread_barrier_init(&many.done, NULL, MANY_THREADS + 1));
-	CH_CHECK(!pthread_barrier_init(&many.release, NULL, MANY_THREADS + 1));
-	ch_next();
-	stacks = mmap(NULL, MANY_THREADS * MANY_STACK, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
-		      -1, 0);
-	CH_CHECK(stacks != MAP_FAILED);
-	for (i = 0; i < BURST_REGIONS; i++)
-		burst_mem[i] = ch_map(MANY_THREADS * getpagesize());
-	for (i = 0; i < MANY_THREADS; i++) {
-		CH_CHECK(!pthread_attr_init(&attr));
-		CH_CHECK(!pthread_attr_setstack(&attr, stacks + i * MANY_STACK,
-						MANY_STACK));
-		errno = pthread_create(&th, &attr, burst_thread_fn, (void *)i);
-		CH_CHECK(!errno);
-		pthread_attr_destroy(&attr);
-	}
-	pthread_barrier_wait(&many.start);
-	pthread_barrier_wait(&many.done);
+	many_start("mw-burst", burst_thread_fn);
 	ch_report(0, 0, 0);
 	ch_next();
 }
