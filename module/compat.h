@@ -23,13 +23,21 @@
 #endif
 
 /*
- * An ftrace callback's arguments: 6.1's struct ftrace_regs is a pt_regs
- * with the argument registers filled in; 6.12 hides it behind accessors.
+ * ftrace direct calls grouped in an ftrace_ops: 6.1 names them _multi (its
+ * plain register_ftrace_direct() takes one address) and leaves the filter
+ * to be freed; 6.1 does not track call depth, so a trampoline has nothing
+ * to account.
  */
-#ifdef COMPAT_CANNOT_FTRACE_REGS_ARG
-#define memwatch_ftrace_arg(fregs, n) regs_get_kernel_argument(&(fregs)->regs, n)
+#ifdef COMPAT_CANNOT_DIRECT_OPS
+#define memwatch_register_direct(ops, addr) register_ftrace_direct_multi(ops, addr)
+#define memwatch_unregister_direct(ops, addr) unregister_ftrace_direct_multi(ops, addr)
 #else
-#define memwatch_ftrace_arg(fregs, n) ftrace_regs_get_argument(fregs, n)
+#define memwatch_register_direct(ops, addr) register_ftrace_direct(ops, addr)
+#define memwatch_unregister_direct(ops, addr) unregister_ftrace_direct(ops, addr, false)
+#endif
+
+#ifdef COMPAT_CANNOT_CALL_DEPTH
+#define CALL_DEPTH_ACCOUNT ""
 #endif
 
 #ifdef COMPAT_CANNOT_GENL_INFO_DUMP

@@ -7,9 +7,8 @@
  * The VMA-level functions are hooked with kprobes and kretprobes: they run
  * a few times per system call, and several need their return value. The
  * page-level functions run for every anonymous page any process maps or
- * unmaps, watched or not, and are hooked with a plain ftrace_ops callback
- * each: no pt_regs saved, no kprobe lookup, just the ftrace site's call into
- * a trampoline that calls the handler with the argument registers.
+ * unmaps, watched or not, and are hooked with an ftrace direct call each:
+ * the function's ftrace site calls a trampoline of ours, nothing between.
  *
  * All probes are registered at load and stay armed until unload; with no
  * live watch every handler returns after one atomic read. The VMA-level
@@ -28,6 +27,9 @@
 #include <linux/string.h>
 #include <linux/tracepoint.h>
 #include <uapi/linux/mman.h>
+#include <asm/ibt.h>
+#include <asm/linkage.h>
+#include <asm/nospec-branch.h>
 
 #include "probes.h"
 #include "track.h"
@@ -41,7 +43,7 @@
 #define MAXACTIVE_LOCKED	64
 #define MAXACTIVE_SYSCALL	256
 
-enum mw_probe_type { MW_KPROBE, MW_KRETPROBE, MW_FTRACE, MW_TRACEPOINT };
+enum mw_probe_type { MW_KPROBE, MW_KRETPROBE, MW_DIRECT, MW_TRACEPOINT };
 
 /**
  * struct mw_probe - one probe and its state
@@ -49,7 +51,8 @@ enum mw_probe_type { MW_KPROBE, MW_KRETPROBE, MW_FTRACE, MW_TRACEPOINT };
  * @type: enum mw_probe_type
  * @kp: the kprobe, for MW_KPROBE
  * @rp: the kretprobe, for MW_KRETPROBE
- * @fops: the ftrace_ops, for MW_FTRACE (its func is the handler)
+ * @fops: the ftrace_ops of the direct call, for MW_DIRECT
+ * @tramp: the trampoline it calls, for MW_DIRECT
  * @tp_func: handler, for MW_TRACEPOINT
  * @tp: the tracepoint found at load
  * @attached: registered
@@ -61,6 +64,7 @@ struct mw_probe {
 	struct kprobe kp;
 	struct kretprobe rp;
 	struct ftrace_ops fops;
+	void (*tramp)(void);
 	void *tp_func;
 	struct tracepoint *tp;
 	bool attached;
@@ -85,36 +89,13 @@ enum {
 };
 
 static DEFINE_PER_CPU(u64 [NR_PROBES], probe_hits);
-/* ftrace callbacks that could not run (recursion); kprobes count their own */
+/* page hooks that could not track (recursion); kprobes count their own */
 static DEFINE_PER_CPU(u64 [NR_PROBES], probe_missed);
 
 static inline void hit(int idx)
 {
 	this_cpu_inc(probe_hits[idx]);
 }
-
-/*
- * Around the tracking of a page in a watched process: ftrace leaves
- * recursion to the callback (FTRACE_OPS_FL_RECURSION), and the lock also
- * disables preemption, as the per-CPU pending adds need. Return: the
- * recursion bit for fexit(), or -1 if the tracking must not run.
- */
-static __always_inline int fenter(int idx, unsigned long ip,
-				  unsigned long parent_ip)
-{
-	int bit = ftrace_test_recursion_trylock(ip, parent_ip);
-
-	if (bit < 0)
-		raw_cpu_inc(probe_missed[idx]);
-	return bit;
-}
-
-static __always_inline void fexit(int bit)
-{
-	ftrace_test_recursion_unlock(bit);
-}
-
-#define FARG(fregs, n) memwatch_ftrace_arg(fregs, n)
 
 static bool __kprobes watched(struct mm_struct *mm)
 {
@@ -260,34 +241,71 @@ static void __kprobes fork_tp(void *data, struct task_struct *parent,
 
 /*
  * The page hooks run for every anonymous page any process maps or unmaps.
- * An unwatched process pays the ftrace call, one atomic read and, while
- * anything is watched, one RCU hash lookup of its mm; only a watched one
- * takes the recursion lock around the tracking. Nothing between the
- * lookup and the lock can reach the hooked functions again.
+ * Each is an ftrace direct call: the function's ftrace site calls a
+ * trampoline of ours, which saves the argument registers and calls the
+ * handler with the hooked function's own arguments; no ftrace_regs, no
+ * list of ftrace_ops, no pt_regs. An unwatched process pays that call, one
+ * atomic read and, while anything is watched, one RCU hash lookup of its
+ * mm; only a watched one takes ftrace's recursion lock around the
+ * tracking. Nothing between the lookup and the lock can reach the hooked
+ * functions again.
+ *
+ * The site calls the trampoline on the hooked function's stack, before its
+ * first instruction: the six argument registers are live and are restored
+ * before the function runs. CALL_DEPTH_ACCOUNT balances the return-stack
+ * accounting for the site's call, which no call thunk counted.
  */
-#define FTRACE_HANDLER(name) \
-	static void notrace name(unsigned long ip, unsigned long parent_ip, \
-				 struct ftrace_ops *op, struct ftrace_regs *fregs)
+#define MW_TRAMPOLINE(tramp, handler)					\
+	asm(".pushsection .text, \"ax\", @progbits\n"			\
+	    ".type " #tramp ", @function\n"				\
+	    #tramp ":\n"						\
+	    ASM_ENDBR							\
+	    "pushq %rbp\n"						\
+	    "movq %rsp, %rbp\n"						\
+	    CALL_DEPTH_ACCOUNT						\
+	    "pushq %rdi\n"						\
+	    "pushq %rsi\n"						\
+	    "pushq %rdx\n"						\
+	    "pushq %rcx\n"						\
+	    "pushq %r8\n"						\
+	    "pushq %r9\n"						\
+	    "call " #handler "\n"					\
+	    "popq %r9\n"						\
+	    "popq %r8\n"						\
+	    "popq %rcx\n"						\
+	    "popq %rdx\n"						\
+	    "popq %rsi\n"						\
+	    "popq %rdi\n"						\
+	    "leave\n"							\
+	    ASM_RET							\
+	    ".size " #tramp ", .-" #tramp "\n"				\
+	    ".popsection\n");						\
+	void tramp(void)
 
-static __always_inline void page_add(int idx, unsigned long ip,
-				     unsigned long parent_ip,
-				     struct vm_area_struct *vma,
+/* The recursion lock also disables preemption, as the pending adds need. */
+static __always_inline int fenter(int idx)
+{
+	int bit = ftrace_test_recursion_trylock(_THIS_IP_, _RET_IP_);
+
+	if (bit < 0)
+		raw_cpu_inc(probe_missed[idx]);
+	return bit;
+}
+
+static __always_inline void page_add(int idx, struct vm_area_struct *vma,
 				     unsigned long addr, unsigned long nr,
 				     bool new)
 {
 	struct memwatch_target *t;
 	int bit;
 
-	hit(idx);
-	if (!memwatch_track_live())
-		return;
 	rcu_read_lock();
 	t = memwatch_track_target(vma->vm_mm);
 	if (t) {
-		bit = fenter(idx, ip, parent_ip);
+		bit = fenter(idx);
 		if (bit >= 0) {
 			memwatch_track_page_add(t, vma, addr, nr, new);
-			fexit(bit);
+			ftrace_test_recursion_unlock(bit);
 		}
 	}
 	rcu_read_unlock();
@@ -301,90 +319,100 @@ static inline unsigned long page_nr(struct page *page, bool compound)
 }
 
 /* page_add_new_anon_rmap(page, vma, address) */
-FTRACE_HANDLER(add_new_fn)
+static void __used notrace add_new_fn(struct page *page,
+				      struct vm_area_struct *vma,
+				      unsigned long addr)
 {
-	struct page *page = (struct page *)FARG(fregs, 0);
-
-	page_add(P_ADD_NEW, ip, parent_ip,
-		 (struct vm_area_struct *)FARG(fregs, 1), FARG(fregs, 2),
-		 page_nr(page, PageCompound(page)), true);
+	hit(P_ADD_NEW);
+	if (memwatch_track_maybe(vma->vm_mm))
+		page_add(P_ADD_NEW, vma, addr,
+			 page_nr(page, PageCompound(page)), true);
 }
 
 /* page_add_anon_rmap(page, vma, address, flags) */
-FTRACE_HANDLER(add_fn)
+static void __used notrace add_fn(struct page *page,
+				  struct vm_area_struct *vma,
+				  unsigned long addr, rmap_t flags)
 {
-	struct page *page = (struct page *)FARG(fregs, 0);
-	bool compound = (__force rmap_t)FARG(fregs, 3) & RMAP_COMPOUND;
-
-	page_add(P_ADD, ip, parent_ip,
-		 (struct vm_area_struct *)FARG(fregs, 1), FARG(fregs, 2),
-		 page_nr(page, compound), false);
+	hit(P_ADD);
+	if (memwatch_track_maybe(vma->vm_mm))
+		page_add(P_ADD, vma, addr,
+			 page_nr(page, flags & RMAP_COMPOUND), false);
 }
 
 /* page_remove_rmap(page, vma, compound) */
-FTRACE_HANDLER(remove_fn)
+static void __used notrace remove_fn(struct page *page,
+				     struct vm_area_struct *vma,
+				     bool compound)
 {
-	struct page *page = (struct page *)FARG(fregs, 0);
-	struct vm_area_struct *vma = (struct vm_area_struct *)FARG(fregs, 1);
 	struct memwatch_target *t;
 	unsigned long addr;
 	int bit;
 
 	hit(P_REMOVE);
-	if (!memwatch_track_live())
+	if (!memwatch_track_maybe(vma->vm_mm))
 		return;
 	rcu_read_lock();
 	t = memwatch_track_target(vma->vm_mm);
 	if (t && PageAnon(page) && !PageKsm(page) && !PageHuge(page)) {
-		bit = fenter(P_REMOVE, ip, parent_ip);
+		bit = fenter(P_REMOVE);
 		if (bit >= 0) {
 			addr = vma->vm_start + ((page_to_index(page) -
 						 vma->vm_pgoff) << PAGE_SHIFT);
 			memwatch_track_page_remove(t, vma, addr,
-						   page_nr(page, FARG(fregs, 2)));
-			fexit(bit);
+						   page_nr(page, compound));
+			ftrace_test_recursion_unlock(bit);
 		}
 	}
 	rcu_read_unlock();
 }
+
+MW_TRAMPOLINE(add_new_tramp, add_new_fn);
+MW_TRAMPOLINE(add_tramp, add_fn);
+MW_TRAMPOLINE(remove_tramp, remove_fn);
 
 #define SYM_ADD_NEW	"page_add_new_anon_rmap"
 #define SYM_ADD		"page_add_anon_rmap"
 #define SYM_ADD_PMD	NULL
 #define SYM_REMOVE	"page_remove_rmap"
 #define SYM_REMOVE_PMD	NULL
-#define add_pmd_fn	NULL
-#define remove_pmd_fn	NULL
+#define add_pmd_tramp	NULL
+#define remove_pmd_tramp NULL
 
 #else /* folio rmap API */
 
 /* folio_add_new_anon_rmap(folio, vma, address, flags) */
-FTRACE_HANDLER(add_new_fn)
+static void __used notrace add_new_fn(struct folio *folio,
+				      struct vm_area_struct *vma,
+				      unsigned long addr)
 {
-	page_add(P_ADD_NEW, ip, parent_ip,
-		 (struct vm_area_struct *)FARG(fregs, 1), FARG(fregs, 2),
-		 folio_nr_pages((struct folio *)FARG(fregs, 0)), true);
+	hit(P_ADD_NEW);
+	if (memwatch_track_maybe(vma->vm_mm))
+		page_add(P_ADD_NEW, vma, addr, folio_nr_pages(folio), true);
 }
 
 /* folio_add_anon_rmap_ptes(folio, page, nr_pages, vma, address, flags) */
-FTRACE_HANDLER(add_fn)
+static void __used notrace add_fn(struct folio *folio, struct page *page,
+				  int nr, struct vm_area_struct *vma,
+				  unsigned long addr)
 {
-	page_add(P_ADD, ip, parent_ip,
-		 (struct vm_area_struct *)FARG(fregs, 3), FARG(fregs, 4),
-		 (int)FARG(fregs, 2), false);
+	hit(P_ADD);
+	if (memwatch_track_maybe(vma->vm_mm))
+		page_add(P_ADD, vma, addr, nr, false);
 }
 
 /* folio_add_anon_rmap_pmd(folio, page, vma, address, flags) */
-FTRACE_HANDLER(add_pmd_fn)
+static void __used notrace add_pmd_fn(struct folio *folio, struct page *page,
+				      struct vm_area_struct *vma,
+				      unsigned long addr)
 {
-	page_add(P_ADD_PMD, ip, parent_ip,
-		 (struct vm_area_struct *)FARG(fregs, 2), FARG(fregs, 3),
-		 HPAGE_PMD_NR, false);
+	hit(P_ADD_PMD);
+	if (memwatch_track_maybe(vma->vm_mm))
+		page_add(P_ADD_PMD, vma, addr, HPAGE_PMD_NR, false);
 }
 
-static __always_inline void remove_folio(int idx, unsigned long ip,
-					 unsigned long parent_ip,
-					 struct folio *folio, struct page *page,
+static __always_inline void remove_folio(int idx, struct folio *folio,
+					 struct page *page,
 					 struct vm_area_struct *vma,
 					 unsigned long nr)
 {
@@ -393,41 +421,44 @@ static __always_inline void remove_folio(int idx, unsigned long ip,
 	int bit;
 
 	hit(idx);
-	if (!memwatch_track_live())
+	if (!memwatch_track_maybe(vma->vm_mm))
 		return;
 	rcu_read_lock();
 	t = memwatch_track_target(vma->vm_mm);
 	if (t && folio_test_anon(folio) && !folio_test_ksm(folio) &&
 	    !folio_test_hugetlb(folio)) {
-		bit = fenter(idx, ip, parent_ip);
+		bit = fenter(idx);
 		if (bit >= 0) {
 			pgoff = folio->index + folio_page_idx(folio, page);
 			memwatch_track_page_remove(t, vma, vma->vm_start +
 						   ((pgoff - vma->vm_pgoff) <<
 						    PAGE_SHIFT), nr);
-			fexit(bit);
+			ftrace_test_recursion_unlock(bit);
 		}
 	}
 	rcu_read_unlock();
 }
 
 /* folio_remove_rmap_ptes(folio, page, nr_pages, vma) */
-FTRACE_HANDLER(remove_fn)
+static void __used notrace remove_fn(struct folio *folio, struct page *page,
+				     int nr, struct vm_area_struct *vma)
 {
-	remove_folio(P_REMOVE, ip, parent_ip, (struct folio *)FARG(fregs, 0),
-		     (struct page *)FARG(fregs, 1),
-		     (struct vm_area_struct *)FARG(fregs, 3),
-		     (int)FARG(fregs, 2));
+	remove_folio(P_REMOVE, folio, page, vma, nr);
 }
 
 /* folio_remove_rmap_pmd(folio, page, vma) */
-FTRACE_HANDLER(remove_pmd_fn)
+static void __used notrace remove_pmd_fn(struct folio *folio,
+					 struct page *page,
+					 struct vm_area_struct *vma)
 {
-	remove_folio(P_REMOVE_PMD, ip, parent_ip,
-		     (struct folio *)FARG(fregs, 0),
-		     (struct page *)FARG(fregs, 1),
-		     (struct vm_area_struct *)FARG(fregs, 2), HPAGE_PMD_NR);
+	remove_folio(P_REMOVE_PMD, folio, page, vma, HPAGE_PMD_NR);
 }
+
+MW_TRAMPOLINE(add_new_tramp, add_new_fn);
+MW_TRAMPOLINE(add_tramp, add_fn);
+MW_TRAMPOLINE(add_pmd_tramp, add_pmd_fn);
+MW_TRAMPOLINE(remove_tramp, remove_fn);
+MW_TRAMPOLINE(remove_pmd_tramp, remove_pmd_fn);
 
 #define SYM_ADD_NEW	"folio_add_new_anon_rmap"
 #define SYM_ADD		"folio_add_anon_rmap_ptes"
@@ -446,10 +477,8 @@ FTRACE_HANDLER(remove_pmd_fn)
 #define KPROBE(idx, sym, pre) \
 	[idx] = { .symbol = sym, .type = MW_KPROBE, \
 		  .kp = { .pre_handler = pre } }
-/* FTRACE_OPS_FL_RECURSION: the handlers take the recursion lock themselves */
-#define FTRACE(idx, sym, fn) \
-	[idx] = { .symbol = sym, .type = MW_FTRACE, \
-		  .fops = { .func = fn, .flags = FTRACE_OPS_FL_RECURSION } }
+#define DIRECT(idx, sym, fn) \
+	[idx] = { .symbol = sym, .type = MW_DIRECT, .tramp = fn }
 
 static struct mw_probe probes[NR_PROBES] = {
 	KRETPROBE(P_MMAP, "do_mmap", mmap_entry, mmap_ret,
@@ -466,11 +495,11 @@ static struct mw_probe probes[NR_PROBES] = {
 		     .tp_func = exec_tp },
 	[P_FORK] = { .symbol = "sched_process_fork", .type = MW_TRACEPOINT,
 		     .tp_func = fork_tp },
-	FTRACE(P_ADD_NEW, SYM_ADD_NEW, add_new_fn),
-	FTRACE(P_ADD, SYM_ADD, add_fn),
-	FTRACE(P_ADD_PMD, SYM_ADD_PMD, add_pmd_fn),
-	FTRACE(P_REMOVE, SYM_REMOVE, remove_fn),
-	FTRACE(P_REMOVE_PMD, SYM_REMOVE_PMD, remove_pmd_fn),
+	DIRECT(P_ADD_NEW, SYM_ADD_NEW, add_new_tramp),
+	DIRECT(P_ADD, SYM_ADD, add_tramp),
+	DIRECT(P_ADD_PMD, SYM_ADD_PMD, add_pmd_tramp),
+	DIRECT(P_REMOVE, SYM_REMOVE, remove_tramp),
+	DIRECT(P_REMOVE_PMD, SYM_REMOVE_PMD, remove_pmd_tramp),
 };
 
 static void find_tp(struct tracepoint *tp, void *priv)
@@ -482,7 +511,7 @@ static void find_tp(struct tracepoint *tp, void *priv)
 }
 
 /* Hook one function by name; its ftrace site must exist (notrace ones fail). */
-static int attach_ftrace(struct mw_probe *p)
+static int attach_direct(struct mw_probe *p)
 {
 	char name[KSYM_NAME_LEN];
 	int ret;
@@ -490,7 +519,7 @@ static int attach_ftrace(struct mw_probe *p)
 	strscpy(name, p->symbol, sizeof(name));
 	ret = ftrace_set_filter(&p->fops, name, strlen(name), 1);
 	if (!ret)
-		ret = register_ftrace_function(&p->fops);
+		ret = memwatch_register_direct(&p->fops, (unsigned long)p->tramp);
 	if (ret)
 		ftrace_free_filter(&p->fops);
 	return ret;
@@ -505,8 +534,8 @@ static int attach(struct mw_probe *p)
 	case MW_KRETPROBE:
 		p->rp.kp.symbol_name = p->symbol;
 		return register_kretprobe(&p->rp);
-	case MW_FTRACE:
-		return attach_ftrace(p);
+	case MW_DIRECT:
+		return attach_direct(p);
 	case MW_TRACEPOINT:
 		for_each_kernel_tracepoint(find_tp, p);
 		if (!p->tp)
@@ -525,9 +554,9 @@ static void detach(struct mw_probe *p)
 	case MW_KRETPROBE:
 		unregister_kretprobe(&p->rp);
 		break;
-	case MW_FTRACE:
-		/* waits until no CPU runs the handler or its trampoline */
-		unregister_ftrace_function(&p->fops);
+	case MW_DIRECT:
+		/* waits until no task is in the trampoline (RCU tasks) */
+		memwatch_unregister_direct(&p->fops, (unsigned long)p->tramp);
 		ftrace_free_filter(&p->fops);
 		break;
 	case MW_TRACEPOINT:

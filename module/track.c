@@ -156,7 +156,7 @@ struct mw_extent {
 
 /**
  * struct memwatch_target - a watched process
- * @hnode: in mw_hash, keyed by @mm, while the process lives
+ * @hnode: in memwatch_hash, keyed by @mm, while the process lives
  * @node: in mw_targets, while the watch exists
  * @free_node: on mw_free_list once the last reference is gone
  * @ref: one for mw_targets, one per user in process context
@@ -231,20 +231,19 @@ struct memwatch_target {
 };
 
 /*
- * mw_lock protects mw_hash, mw_targets, each target's @listed, @state and
- * @hnode, and the counts below; writers hold it, probe handlers read mw_hash
- * under RCU. It may be taken in probe context, and before a target's lock,
- * never after.
+ * mw_lock protects memwatch_hash, mw_targets, each target's @listed,
+ * @state and @hnode, and the counts below; writers hold it, probe handlers
+ * read memwatch_hash under RCU. It may be taken in probe context, and
+ * before a target's lock, never after.
  */
 static DEFINE_SPINLOCK(mw_lock);
-static DEFINE_HASHTABLE(mw_hash, 7);
+DEFINE_HASHTABLE(memwatch_hash, MEMWATCH_HASH_BITS);
 static LIST_HEAD(mw_targets);
 static unsigned int mw_nr_targets;
 static unsigned int mw_nr_exited;
 static unsigned long mw_gen;
-/* Live watches; page hooks return at once while it is zero. */
-/* live watches: the hooks' first test, memwatch_track_live() */
-atomic_t memwatch_nr_live = ATOMIC_INIT(0);
+/* Live watches: the VMA hooks' first test. */
+static atomic_t memwatch_nr_live = ATOMIC_INIT(0);
 
 /* Serialises WATCH, UNWATCH and freeing against probe enabling. */
 static DEFINE_MUTEX(mw_watch_mutex);
@@ -272,7 +271,7 @@ static struct memwatch_target *__kprobes find_target(struct mm_struct *mm)
 {
 	struct memwatch_target *t;
 
-	hash_for_each_possible_rcu(mw_hash, t, hnode, (unsigned long)mm)
+	hash_for_each_possible_rcu(memwatch_hash, t, hnode, (unsigned long)mm)
 		if (READ_ONCE(t->mm) == mm)
 			return t;
 	return NULL;
@@ -1564,7 +1563,7 @@ void __kprobes memwatch_track_exec(struct task_struct *task)
 	if (t->state != MEMWATCH_WATCH_STATE_LIVE)
 		atomic_inc(&memwatch_nr_live);
 	t->state = MEMWATCH_WATCH_STATE_LIVE;
-	hash_add_rcu(mw_hash, &t->hnode, (unsigned long)mm);
+	hash_add_rcu(memwatch_hash, &t->hnode, (unsigned long)mm);
 	mw_gen++;
 	post_watch_event(t, MEMWATCH_EVENT_EXEC, task);
 	/*
@@ -1837,12 +1836,12 @@ static struct memwatch_target *__find_live_pid(struct pid *pid)
 	return NULL;
 }
 
-/* Puts @t on mw_targets and in mw_hash, keyed by @mm; mw_lock held. */
+/* Puts @t on mw_targets and in memwatch_hash, keyed by @mm; mw_lock held. */
 static void __list(struct memwatch_target *t, struct mm_struct *mm)
 {
 	lockdep_assert_held(&mw_lock);
 	t->mm = mm;
-	hash_add_rcu(mw_hash, &t->hnode, (unsigned long)mm);
+	hash_add_rcu(memwatch_hash, &t->hnode, (unsigned long)mm);
 	list_add_tail_rcu(&t->node, &mw_targets);
 	t->listed = true;
 	mw_nr_targets++;

@@ -3,6 +3,7 @@
 #define _MEMWATCH_TRACK_H
 
 #include <linux/atomic.h>
+#include <linux/hashtable.h>
 #include <linux/types.h>
 #include <linux/sched.h>
 
@@ -41,12 +42,20 @@ void memwatch_track_exec(struct task_struct *task);
 void memwatch_track_fork(struct task_struct *parent, struct task_struct *child);
 struct memwatch_target *memwatch_track_target(struct mm_struct *mm);
 
-extern atomic_t memwatch_nr_live;
+/* The live watches, keyed by mm; written under track.c's lock, read in RCU. */
+#define MEMWATCH_HASH_BITS 7
+extern struct hlist_head memwatch_hash[1 << MEMWATCH_HASH_BITS];
 
-/* Whether anything is watched: the first test of the hottest hooks. */
-static inline bool memwatch_track_live(void)
+/*
+ * Whether @mm may belong to a live watch: its bucket of the hash is not
+ * empty. The page hooks' first test, one multiply and one load, taken
+ * without RCU: a hint that memwatch_track_target() confirms. With one
+ * process watched, one unwatched mm in 128 goes on to the lookup.
+ */
+static inline bool memwatch_track_maybe(const struct mm_struct *mm)
 {
-	return atomic_read(&memwatch_nr_live);
+	return !hlist_empty(&memwatch_hash[hash_min((unsigned long)mm,
+						     MEMWATCH_HASH_BITS)]);
 }
 
 void memwatch_track_page_add(struct memwatch_target *t,
