@@ -5,8 +5,9 @@
  * indented two spaces a level, or kept on one line when opened compact.
  * Strings are escaped; bytes that are not valid UTF-8 (a process name is
  * any bytes) become U+FFFD, so the output is always valid JSON. A report
- * writes millions of small pieces and memwatchctl has one thread: they go
- * through the stream without taking its lock.
+ * writes millions of small pieces: they are gathered in the writer's own
+ * buffer and handed to the stream in large blocks, at the latest by
+ * json_end(); nothing else may write to the stream in between.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -15,17 +16,47 @@
 
 void json_init(struct json *j, FILE *f)
 {
-	memset(j, 0, sizeof(*j));
 	j->f = f;
+	j->len = 0;
+	j->depth = 0;
+	memset(j->has_items, 0, sizeof(j->has_items));
+	memset(j->compact, 0, sizeof(j->compact));
+	memset(j->closer, 0, sizeof(j->closer));
 }
 
-static void write_escaped(struct json *j, const char *str);
+static void flush(struct json *j)
+{
+	fwrite_unlocked(j->buf, 1, j->len, j->f);
+	j->len = 0;
+}
+
+static inline void put(struct json *j, const void *p, size_t n)
+{
+	if (j->len + n > sizeof(j->buf)) {
+		flush(j);
+		if (n > sizeof(j->buf)) {
+			fwrite_unlocked(p, 1, n, j->f);
+			return;
+		}
+	}
+	memcpy(j->buf + j->len, p, n);
+	j->len += n;
+}
+
+static inline void put_char(struct json *j, char c)
+{
+	if (j->len == sizeof(j->buf))
+		flush(j);
+	j->buf[j->len++] = c;
+}
+
+#define put_lit(j, s) put(j, s, sizeof(s) - 1)
 
 static void indent(struct json *j, int depth)
 {
-	putc_unlocked('\n', j->f);
+	put_char(j, '\n');
 	while (depth-- > 0)
-		fputs_unlocked("  ", j->f);
+		put_lit(j, "  ");
 }
 
 /* Separator, indentation and key before a value at the current depth. */
@@ -35,18 +66,20 @@ static void begin_value(struct json *j, const char *key)
 
 	if (d > 0) {
 		if (j->has_items[d])
-			putc_unlocked(',', j->f);
+			put_char(j, ',');
 		if (j->compact[d]) {
 			if (j->has_items[d])
-				putc_unlocked(' ', j->f);
+				put_char(j, ' ');
 		} else {
 			indent(j, d);
 		}
 		j->has_items[d] = true;
 	}
+	/* keys are memwatchctl's own names: plain ASCII, nothing to escape */
 	if (key) {
-		write_escaped(j, key);
-		fputs_unlocked(": ", j->f);
+		put_char(j, '"');
+		put(j, key, strlen(key));
+		put_lit(j, "\": ");
 	}
 }
 
@@ -54,7 +87,7 @@ static void open_container(struct json *j, const char *key, bool compact,
 			   char open, char close)
 {
 	begin_value(j, key);
-	putc_unlocked(open, j->f);
+	put_char(j, open);
 	if (j->depth + 1 >= JSON_MAX_DEPTH)
 		return;		/* a bug: keep the output going */
 	j->depth++;
@@ -81,7 +114,7 @@ void json_close(struct json *j)
 		return;
 	if (j->has_items[d] && !j->compact[d])
 		indent(j, d - 1);
-	putc_unlocked(j->closer[d], j->f);
+	put_char(j, j->closer[d]);
 	j->depth--;
 }
 
@@ -123,7 +156,7 @@ static void write_escaped(struct json *j, const char *str)
 	const unsigned char *s = (const unsigned char *)(str ? str : "");
 	size_t n;
 
-	putc_unlocked('"', j->f);
+	put_char(j, '"');
 	while (*s) {
 		const unsigned char *run = s;
 
@@ -131,48 +164,51 @@ static void write_escaped(struct json *j, const char *str)
 		while (*s >= 0x20 && *s < 0x7f && *s != '"' && *s != '\\')
 			s++;
 		if (s > run) {
-			fwrite_unlocked(run, 1, s - run, j->f);
+			put(j, run, s - run);
 			continue;
 		}
 		switch (*s) {
 		case '"':
-			fputs_unlocked("\\\"", j->f);
+			put_lit(j, "\\\"");
 			break;
 		case '\\':
-			fputs_unlocked("\\\\", j->f);
+			put_lit(j, "\\\\");
 			break;
 		case '\b':
-			fputs_unlocked("\\b", j->f);
+			put_lit(j, "\\b");
 			break;
 		case '\f':
-			fputs_unlocked("\\f", j->f);
+			put_lit(j, "\\f");
 			break;
 		case '\n':
-			fputs_unlocked("\\n", j->f);
+			put_lit(j, "\\n");
 			break;
 		case '\r':
-			fputs_unlocked("\\r", j->f);
+			put_lit(j, "\\r");
 			break;
 		case '\t':
-			fputs_unlocked("\\t", j->f);
+			put_lit(j, "\\t");
 			break;
 		default:
 			if (*s < 0x20 || *s == 0x7f) {
-				fprintf(j->f, "\\u%04x", *s);
+				char u[8];
+
+				snprintf(u, sizeof(u), "\\u%04x", *s);
+				put(j, u, 6);
 				break;
 			}
 			n = utf8_len(s);
 			if (!n) {
-				fputs_unlocked("\\ufffd", j->f);
+				put_lit(j, "\\ufffd");
 				break;
 			}
-			fwrite_unlocked(s, 1, n, j->f);
+			put(j, s, n);
 			s += n;
 			continue;
 		}
 		s++;
 	}
-	putc_unlocked('"', j->f);
+	put_char(j, '"');
 }
 
 void json_string(struct json *j, const char *key, const char *s)
@@ -197,7 +233,7 @@ void json_u64(struct json *j, const char *key, uint64_t v)
 	char buf[24], *p = digits(buf + sizeof(buf), v, 10);
 
 	begin_value(j, key);
-	fwrite_unlocked(p, 1, buf + sizeof(buf) - p, j->f);
+	put(j, p, buf + sizeof(buf) - p);
 }
 
 void json_hex(struct json *j, const char *key, uint64_t v)
@@ -207,20 +243,24 @@ void json_hex(struct json *j, const char *key, uint64_t v)
 	*--p = 'x';
 	*--p = '0';
 	begin_value(j, key);
-	putc_unlocked('"', j->f);
-	fwrite_unlocked(p, 1, buf + sizeof(buf) - p, j->f);
-	putc_unlocked('"', j->f);
+	put_char(j, '"');
+	put(j, p, buf + sizeof(buf) - p);
+	put_char(j, '"');
 }
 
 void json_bool(struct json *j, const char *key, bool v)
 {
 	begin_value(j, key);
-	fputs_unlocked(v ? "true" : "false", j->f);
+	if (v)
+		put_lit(j, "true");
+	else
+		put_lit(j, "false");
 }
 
 void json_end(struct json *j)
 {
 	while (j->depth > 0)
 		json_close(j);
-	putc_unlocked('\n', j->f);
+	put_char(j, '\n');
+	flush(j);
 }

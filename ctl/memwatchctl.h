@@ -135,11 +135,17 @@ char *format_ns(char buf[DURATION_BUF], uint64_t ns);
 bool ratio_at_most(uint64_t part, uint64_t whole, unsigned int pct);
 unsigned int percent_of(uint64_t part, uint64_t whole);
 
-/* json.c: a small streaming writer for the --json forms */
+/*
+ * json.c: a small streaming writer for the --json forms. Keys are written
+ * as given (memwatchctl's own ASCII names); string values are escaped.
+ * Output is buffered in the writer until json_end().
+ */
 #define JSON_MAX_DEPTH 16
 
 struct json {
 	FILE *f;
+	size_t len;		/* bytes in buf */
+	char buf[16384];
 	int depth;
 	bool has_items[JSON_MAX_DEPTH];
 	bool compact[JSON_MAX_DEPTH];

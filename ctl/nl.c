@@ -95,6 +95,13 @@ static void debug_to_stderr(struct nl_cb *cb)
 	nl_cb_err(cb, NL_CB_DEBUG, NULL, stderr);
 }
 
+static int no_seq_check(struct nl_msg *msg, void *arg)
+{
+	(void)msg;
+	(void)arg;
+	return NL_OK;
+}
+
 static int nl_open(void)
 {
 	int one = 1;
@@ -108,6 +115,12 @@ static int nl_open(void)
 		return -ENOMEM;
 	if (debug)
 		debug_to_stderr(base_cb);
+	/*
+	 * Replies are mostly read by receive(), which checks sequence numbers
+	 * itself and leaves libnl's expected number behind: libnl's own loops
+	 * on this socket (resolving a family or group) must not compare.
+	 */
+	nl_cb_set(base_cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, no_seq_check, NULL);
 
 	sock = nl_socket_alloc_cb(base_cb);
 	if (!sock) {
@@ -187,29 +200,25 @@ struct recv_state {
 	bool interrupted;
 };
 
-static int valid_cb(struct nl_msg *msg, void *arg)
+/* What each kind of reply does, whichever loop read it. */
+static void on_valid(struct recv_state *st, struct nlmsghdr *nlh)
 {
-	struct recv_state *st = arg;
-	struct nlmsghdr *nlh = nlmsg_hdr(msg);
 	int ret;
 
 	/* libnl before 3.2.26 does not look at the flag itself. */
 	if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
 		st->interrupted = true;
 	if (st->parse_err || !st->req->parse)
-		return NL_SKIP;
+		return;
 	/* Keep reading after a bad message so the socket stays in step. */
 	ret = st->req->parse(nlh, st->req->arg);
 	if (ret < 0)
 		st->parse_err = ret;
-	return NL_OK;
 }
 
 /* The end of a dump carries the dump's errno and, with it, an extack. */
-static int finish_cb(struct nl_msg *msg, void *arg)
+static void on_done(struct recv_state *st, struct nlmsghdr *nlh)
 {
-	struct recv_state *st = arg;
-	struct nlmsghdr *nlh = nlmsg_hdr(msg);
 	int len = nlmsg_datalen(nlh);
 	int error = 0;
 
@@ -222,15 +231,50 @@ static int finish_cb(struct nl_msg *msg, void *arg)
 				    len - (int)sizeof(error));
 	}
 	st->err = error < 0 ? error : 0;
+}
+
+/* An error, or with error 0 the ack that ends a do. */
+static void on_error(struct recv_state *st, struct nlmsghdr *nlh)
+{
+	struct nlmsgerr *e = nlmsg_data(nlh);
+	uint32_t off = NLMSG_HDRLEN + sizeof(*e);
+
+	if (nlh->nlmsg_len < off) {
+		st->err = -EPROTO;
+		return;
+	}
+	if (!e->error) {
+		st->err = 0;
+		return;
+	}
+	/* The TLVs follow the echoed request, or only its header if capped. */
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED) &&
+	    e->msg.nlmsg_len > NLMSG_HDRLEN &&
+	    e->msg.nlmsg_len < nlh->nlmsg_len)
+		off += NLMSG_ALIGN(e->msg.nlmsg_len - NLMSG_HDRLEN);
+	if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) && off < nlh->nlmsg_len)
+		save_extack((char *)nlh + off, (int)(nlh->nlmsg_len - off));
+	if (debug && extack_msg[0])
+		fprintf(stderr, "kernel reports: %s\n", extack_msg);
+	st->err = e->error < 0 ? e->error : -EPROTO;
+}
+
+/* libnl's loop, for --debug: it can print every message it reads. */
+static int valid_cb(struct nl_msg *msg, void *arg)
+{
+	on_valid(arg, nlmsg_hdr(msg));
+	return NL_OK;
+}
+
+static int finish_cb(struct nl_msg *msg, void *arg)
+{
+	on_done(arg, nlmsg_hdr(msg));
 	return NL_STOP;
 }
 
 static int ack_cb(struct nl_msg *msg, void *arg)
 {
-	struct recv_state *st = arg;
-
-	(void)msg;
-	st->err = 0;
+	on_error(arg, nlmsg_hdr(msg));
 	return NL_STOP;
 }
 
@@ -245,29 +289,91 @@ static int dump_intr_cb(struct nl_msg *msg, void *arg)
 
 static int error_cb(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
 {
-	struct recv_state *st = arg;
-	struct nlmsghdr *nlh = (struct nlmsghdr *)((char *)e - NLMSG_HDRLEN);
-	uint32_t off = NLMSG_HDRLEN + sizeof(*e);
-
 	(void)nla;
-	/* The TLVs follow the echoed request, or only its header if capped. */
-	if (!(nlh->nlmsg_flags & NLM_F_CAPPED) &&
-	    e->msg.nlmsg_len > NLMSG_HDRLEN &&
-	    e->msg.nlmsg_len < nlh->nlmsg_len)
-		off += NLMSG_ALIGN(e->msg.nlmsg_len - NLMSG_HDRLEN);
-	if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) && off < nlh->nlmsg_len)
-		save_extack((char *)nlh + off, (int)(nlh->nlmsg_len - off));
-	if (debug && extack_msg[0])
-		fprintf(stderr, "kernel reports: %s\n", extack_msg);
-
-	st->err = e->error < 0 ? e->error : -EPROTO;
+	on_error(arg, (struct nlmsghdr *)((char *)e - NLMSG_HDRLEN));
 	return NL_STOP;
+}
+
+static int receive_libnl(struct recv_state *st)
+{
+	struct nl_cb *cb;
+	int ret;
+
+	cb = nl_cb_clone(base_cb);
+	if (!cb)
+		return -ENOMEM;
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, valid_cb, st);
+	nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, finish_cb, st);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, ack_cb, st);
+	nl_cb_set(cb, NL_CB_DUMP_INTR, NL_CB_CUSTOM, dump_intr_cb, st);
+	nl_cb_err(cb, NL_CB_CUSTOM, error_cb, st);
+	while (st->err > 0) {
+		ret = nl_recvmsgs(sock, cb);
+		if (ret < 0 && st->err > 0)
+			st->err = local_failure("cannot read the reply", ret);
+	}
+	nl_cb_put(cb);
+	return st->err;
+}
+
+/*
+ * The replies to request @seq, read into one buffer and handled in place.
+ * nl_recvmsgs() first copies every message into an nl_msg of its own: a
+ * dump of 100,000 regions paid for 100,000 of them. The kernel fills a
+ * dump's datagrams up to 32 KiB, or to what one message needs.
+ */
+static int receive(struct recv_state *st, uint32_t seq)
+{
+	static union {
+		struct nlmsghdr h;
+		char b[256 << 10];
+	} buf;
+	struct iovec iov = { .iov_base = buf.b, .iov_len = sizeof(buf.b) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	int fd = nl_socket_get_fd(sock);
+
+	while (st->err > 0) {
+		struct nlmsghdr *nlh = &buf.h;
+		ssize_t n = recvmsg(fd, &mh, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(detail_msg, sizeof(detail_msg),
+				 "cannot read the reply: %s", strerror(errno));
+			return -EIO;
+		}
+		if (mh.msg_flags & MSG_TRUNC) {
+			snprintf(detail_msg, sizeof(detail_msg),
+				 "a reply was larger than %zu bytes",
+				 sizeof(buf.b));
+			return -EIO;
+		}
+		for (; NLMSG_OK(nlh, n) && st->err > 0; nlh = NLMSG_NEXT(nlh, n)) {
+			if (nlh->nlmsg_seq != seq)
+				continue;	/* a late reply to an older request */
+			switch (nlh->nlmsg_type) {
+			case NLMSG_NOOP:
+			case NLMSG_OVERRUN:
+				break;
+			case NLMSG_DONE:
+				on_done(st, nlh);
+				break;
+			case NLMSG_ERROR:
+				on_error(st, nlh);
+				break;
+			default:
+				on_valid(st, nlh);
+			}
+		}
+	}
+	return st->err;
 }
 
 static int send_request(const struct request *req, struct recv_state *st)
 {
 	struct nl_msg *msg;
-	struct nl_cb *cb;
+	uint32_t seq;
 	int ret;
 
 	msg = nlmsg_alloc();
@@ -284,31 +390,12 @@ static int send_request(const struct request *req, struct recv_state *st)
 		return -ENOMEM;
 	}
 
-	cb = nl_cb_clone(base_cb);
-	if (!cb) {
-		nlmsg_free(msg);
-		return -ENOMEM;
-	}
-	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, valid_cb, st);
-	nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, finish_cb, st);
-	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, ack_cb, st);
-	nl_cb_set(cb, NL_CB_DUMP_INTR, NL_CB_CUSTOM, dump_intr_cb, st);
-	nl_cb_err(cb, NL_CB_CUSTOM, error_cb, st);
-
 	ret = nl_send_auto(sock, msg);
+	seq = nlmsg_hdr(msg)->nlmsg_seq;
 	nlmsg_free(msg);
-	if (ret < 0) {
-		nl_cb_put(cb);
+	if (ret < 0)
 		return local_failure("cannot send the request", ret);
-	}
-
-	while (st->err > 0) {
-		ret = nl_recvmsgs(sock, cb);
-		if (ret < 0 && st->err > 0)
-			st->err = local_failure("cannot read the reply", ret);
-	}
-	nl_cb_put(cb);
-	return st->err;
+	return debug ? receive_libnl(st) : receive(st, seq);
 }
 
 static int run(const struct request *req)
@@ -716,8 +803,7 @@ static int parse_region(struct nlmsghdr *nlh, void *arg)
 	struct nlattr *tb[MEMWATCH_A_REGION_MAX + 1];
 	struct nlattr *attrs, *pos;
 	struct mw_region *r;
-	struct mw_extent *e0;
-	size_t cap = 0, ecap = 0;
+	size_t nr_threads = 0, nr_extents = 0;
 	int len, rem, ret;
 
 	if (genlmsg_parse(nlh, 0, tb, MEMWATCH_A_REGION_MAX, region_policy))
@@ -741,39 +827,34 @@ static int parse_region(struct nlmsghdr *nlh, void *arg)
 		   MEMWATCH_A_REGION_CREATOR_COMM);
 	r->other_faulted = get_u64(tb, MEMWATCH_A_REGION_OTHER_FAULTED);
 
+	/* Arrays of the exact size: a report can hold 100,000 regions. */
 	attrs = attrs_of(nlh, &len);
 	nla_for_each_attr(pos, attrs, len, rem) {
-		struct mw_thread *t;
-		struct mw_extent *e;
-
-		if (nla_type(pos) == MEMWATCH_A_REGION_EXTENT) {
-			e = push((void **)&r->extents, &r->nr_extents, &ecap,
-				 sizeof(*e));
-			if (!e)
-				return -ENOMEM;
-			ret = parse_extent(pos, e);
-			if (ret)
-				return ret;
+		nr_threads += nla_type(pos) == MEMWATCH_A_REGION_THREAD;
+		nr_extents += nla_type(pos) == MEMWATCH_A_REGION_EXTENT;
+	}
+	/* A module from before extents: the region is one range. */
+	r->extents = calloc(nr_extents ? nr_extents : 1, sizeof(*r->extents));
+	r->threads = nr_threads ? calloc(nr_threads, sizeof(*r->threads)) :
+				  NULL;
+	if (!r->extents || (nr_threads && !r->threads))
+		return -ENOMEM;
+	nla_for_each_attr(pos, attrs, len, rem) {
+		if (nla_type(pos) == MEMWATCH_A_REGION_EXTENT &&
+		    r->nr_extents < nr_extents)
+			ret = parse_extent(pos, &r->extents[r->nr_extents++]);
+		else if (nla_type(pos) == MEMWATCH_A_REGION_THREAD &&
+			 r->threads && r->nr_threads < nr_threads)
+			ret = parse_thread(pos, &r->threads[r->nr_threads++]);
+		else
 			continue;
-		}
-		if (nla_type(pos) != MEMWATCH_A_REGION_THREAD)
-			continue;
-		t = push((void **)&r->threads, &r->nr_threads, &cap,
-			 sizeof(*t));
-		if (!t)
-			return -ENOMEM;
-		ret = parse_thread(pos, t);
 		if (ret)
 			return ret;
 	}
-	/* A module from before extents: the region is one range. */
 	if (!r->nr_extents) {
-		e0 = push((void **)&r->extents, &r->nr_extents, &ecap,
-			  sizeof(*e0));
-		if (!e0)
-			return -ENOMEM;
-		e0->start = r->start;
-		e0->end = r->end;
+		r->extents[0].start = r->start;
+		r->extents[0].end = r->end;
+		r->nr_extents = 1;
 	}
 	return 0;
 }
@@ -901,13 +982,6 @@ struct event_ctx {
 	mw_event_fn fn;
 	void *arg;
 };
-
-static int no_seq_check(struct nl_msg *msg, void *arg)
-{
-	(void)msg;
-	(void)arg;
-	return NL_OK;
-}
 
 static int event_cb(struct nl_msg *msg, void *arg)
 {
