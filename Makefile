@@ -217,6 +217,11 @@ BENCH_QEMU_ARGS := -icount shift=0,sleep=on
 # 6.1 hangs bringing up its second CPU under -icount: one CPU there.
 BENCH_SMP = $(if $(filter 6.1,$(KERNEL)),1,2)
 
+# The knobs of bench/guest-bench.py, passed on to the guest when set.
+BENCH_VARS := MEMWATCH_BENCH_ROUNDS MEMWATCH_BENCH_REGIONS \
+	MEMWATCH_BENCH_THREADS MEMWATCH_BENCH_SKIP
+BENCH_ENV = $(foreach v,$(BENCH_VARS),$(if $($(v)),-e $(v)=$($(v))))
+
 build/bench/%: bench/%.c
 	@mkdir -p build/bench
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -o $@ $< -lpthread
@@ -230,7 +235,7 @@ bench-unlocked: need-env ctl $(BENCH_PROGS)
 	@$(SUBMAKE) module-kver KVER=$(BENCH_KVER)
 	MEMWATCH_MEM=$${MEMWATCH_MEM:-3072} MEMWATCH_SMP=$${MEMWATCH_SMP:-$(BENCH_SMP)} \
 	MEMWATCH_QEMU_ARGS="$${MEMWATCH_QEMU_ARGS-$(BENCH_QEMU_ARGS)}" \
-		selftests/qemu/run-vm.sh -t 2400 \
+		selftests/qemu/run-vm.sh -t 2400 $(BENCH_ENV) \
 		-r build/bench/results-$(BENCH_KVER).txt \
 		$(BENCH_KVER) bench/guest-bench.py
 

@@ -7,7 +7,7 @@ in an order that alternates from round to round:
 
   nomod     memwatch not loaded (the baseline)
   bpftrace  not loaded; bench/attrib.bt traces the process
-  nowatch   loaded, nothing watched (its page probes are disarmed)
+  nowatch   loaded, nothing watched
   unwatched loaded, another process watched, this one not
   watched   loaded, this process watched
 
