@@ -779,7 +779,8 @@ static int run_unpriv(unsigned long n, struct stats *out)
 static bool documented(int e)
 {
 	return e == EPERM || e == EINVAL || e == EOPNOTSUPP || e == ESRCH ||
-	       e == ENOENT || e == EEXIST || e == ENOSPC || e == ENOMEM;
+	       e == ENOENT || e == EEXIST || e == ENOSPC || e == ENOMEM ||
+	       e == EAGAIN || e == ERANGE || e == EBUSY;
 }
 
 static void print_errs(const char *who, const struct stats *st)
