@@ -31,7 +31,9 @@ import re
 import subprocess
 import sys
 
-KSFT_PASS, KSFT_FAIL, KSFT_SKIP = 0, 1, 4
+from mw_tap import (KSFT_PASS, KSFT_FAIL, CTL, Fail, check, diag, out,
+                    skip_all)
+
 
 MIB = 1 << 20
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -99,40 +101,6 @@ while True:
 """ % WORKLOAD_COMM
 
 
-def out(line=""):
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
-
-
-def diag(msg):
-    for line in str(msg).splitlines() or [""]:
-        out("# " + line)
-
-
-def skip_all(reason):
-    out("TAP version 13")
-    out("1..0 # SKIP " + reason)
-    sys.exit(KSFT_SKIP)
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Fail(msg)
-
-
-def ctl_path():
-    path = os.environ.get("MEMWATCH_CTL")
-    if not path:
-        here = os.path.dirname(os.path.abspath(__file__))
-        path = os.path.join(here, "..", "ctl", "memwatchctl")
-    return os.path.abspath(path)
-
-
-CTL = ctl_path()
 
 
 def ctl(*args):

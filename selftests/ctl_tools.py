@@ -38,7 +38,9 @@ import time
 import xml.etree.ElementTree as ET
 import zlib
 
-KSFT_PASS, KSFT_FAIL, KSFT_SKIP = 0, 1, 4
+from mw_tap import (KSFT_PASS, KSFT_FAIL, KSFT_SKIP, CTL, Fail, check, diag,
+                    out, Skip)
+
 MIB = 1 << 20
 TIMEOUT = 60
 
@@ -60,38 +62,6 @@ if sys.argv[1:] != ["exit"]:
 """
 
 
-def out(line=""):
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
-
-
-def diag(msg):
-    for line in str(msg).splitlines() or [""]:
-        out("# " + line)
-
-
-class Fail(Exception):
-    pass
-
-
-class Skip(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Fail(msg)
-
-
-def ctl_path():
-    path = os.environ.get("MEMWATCH_CTL")
-    if not path:
-        here = os.path.dirname(os.path.abspath(__file__))
-        path = os.path.join(here, "..", "ctl", "memwatchctl")
-    return os.path.abspath(path)
-
-
-CTL = ctl_path()
 TMP = tempfile.mkdtemp(prefix="mwtools.")
 
 

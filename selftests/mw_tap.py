@@ -1,0 +1,49 @@
+# SPDX-License-Identifier: GPL-2.0
+"""What the Python selftests share: TAP output, failures, and the path of
+the memwatchctl under test (MEMWATCH_CTL, else ../ctl/memwatchctl beside
+this file). Imported by the ctl_*.py tests; not a test itself."""
+
+import os
+import sys
+
+KSFT_PASS, KSFT_FAIL, KSFT_SKIP = 0, 1, 4
+
+
+def out(line=""):
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def diag(msg):
+    for line in str(msg).splitlines() or [""]:
+        out("# " + line)
+
+
+def skip_all(reason):
+    out("TAP version 13")
+    out("1..0 # SKIP " + reason)
+    sys.exit(KSFT_SKIP)
+
+
+class Fail(Exception):
+    pass
+
+
+class Skip(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def ctl_path():
+    path = os.environ.get("MEMWATCH_CTL")
+    if not path:
+        here = os.path.dirname(os.path.abspath(__file__))
+        path = os.path.join(here, "..", "ctl", "memwatchctl")
+    return os.path.abspath(path)
+
+
+CTL = ctl_path()
