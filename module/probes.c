@@ -11,7 +11,7 @@
  * the function's ftrace site calls a trampoline of ours, nothing between.
  *
  * All probes are registered at load and stay armed until unload; with no
- * live watch every handler returns after one atomic read. The VMA-level
+ * live watch every handler returns after its first test. The VMA-level
  * probes filter on the mm in their entry handlers, so an unwatched process
  * never arms a kretprobe instance.
  */
@@ -244,11 +244,12 @@ static void __kprobes fork_tp(void *data, struct task_struct *parent,
  * Each is an ftrace direct call: the function's ftrace site calls a
  * trampoline of ours, which saves the argument registers and calls the
  * handler with the hooked function's own arguments; no ftrace_regs, no
- * list of ftrace_ops, no pt_regs. An unwatched process pays that call, one
- * atomic read and, while anything is watched, one RCU hash lookup of its
- * mm; only a watched one takes ftrace's recursion lock around the
- * tracking. Nothing between the lookup and the lock can reach the hooked
- * functions again.
+ * list of ftrace_ops, no pt_regs. An unwatched process pays that call and
+ * the test of its mm's bucket in the watch hash (memwatch_track_maybe());
+ * only an mm whose bucket holds a watch is looked up under RCU, and only
+ * a watched one takes ftrace's recursion lock around the tracking.
+ * Nothing between the lookup and the lock can reach the hooked functions
+ * again.
  *
  * The site calls the trampoline on the hooked function's stack, before its
  * first instruction: the six argument registers are live and are restored

@@ -242,7 +242,7 @@ static LIST_HEAD(mw_targets);
 static unsigned int mw_nr_targets;
 static unsigned int mw_nr_exited;
 static unsigned long mw_gen;
-/* Live watches: the VMA hooks' first test. */
+/* Live watches: the fork and exec hooks look no further while it is 0. */
 static atomic_t memwatch_nr_live = ATOMIC_INIT(0);
 
 /* Serialises WATCH, UNWATCH and freeing against probe enabling. */
@@ -281,7 +281,7 @@ static struct memwatch_target *__kprobes find_target(struct mm_struct *mm)
  * memwatch_track_watched() - whether @mm belongs to a watched process
  * @mm: the address space
  *
- * One RCU hash lookup; callable from probe context.
+ * The bucket test, then one RCU hash lookup; callable from probe context.
  *
  * Return: true if it does.
  */
@@ -289,8 +289,10 @@ bool __kprobes memwatch_track_watched(struct mm_struct *mm)
 {
 	bool ret;
 
+	if (!memwatch_track_maybe(mm))
+		return false;
 	rcu_read_lock();
-	ret = memwatch_track_target(mm);
+	ret = find_target(mm);
 	rcu_read_unlock();
 	return ret;
 }
@@ -1089,17 +1091,15 @@ static struct mw_region *__kprobes __page_region(struct memwatch_target *t,
 
 /**
  * memwatch_track_target() - the watch of @mm, for the page hooks
- * @mm: an address space
+ * @mm: an address space that passed memwatch_track_maybe()
  *
- * The page hooks run for every page of every process: their handlers look
- * the watch up once, under rcu_read_lock(), and pass it on.
+ * The page hooks run for every page of every process: their handlers test
+ * the bucket, look the watch up once, under rcu_read_lock(), and pass it on.
  *
  * Return: the watch, valid until rcu_read_unlock(), or NULL.
  */
 struct memwatch_target *memwatch_track_target(struct mm_struct *mm)
 {
-	if (!atomic_read(&memwatch_nr_live))
-		return NULL;
 	return find_target(mm);
 }
 

@@ -48,9 +48,9 @@ extern struct hlist_head memwatch_hash[1 << MEMWATCH_HASH_BITS];
 
 /*
  * Whether @mm may belong to a live watch: its bucket of the hash is not
- * empty. The page hooks' first test, one multiply and one load, taken
- * without RCU: a hint that memwatch_track_target() confirms. With one
- * process watched, one unwatched mm in 128 goes on to the lookup.
+ * empty. The hooks' first test, one multiply and one load, taken without
+ * RCU: a hint that the lookup under RCU confirms. With one process
+ * watched, one unwatched mm in 128 goes on to the lookup.
  */
 static inline bool memwatch_track_maybe(const struct mm_struct *mm)
 {
