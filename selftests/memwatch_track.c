@@ -1342,6 +1342,19 @@ static void thp_kid(void *arg)
 	ch_next();
 }
 
+/* Why huge pages cannot be tested here, or NULL if they can. */
+static const char *thp_off(void)
+{
+	char buf[256];
+
+	if (mw_read_file("/sys/kernel/mm/transparent_hugepage/enabled", buf,
+			 sizeof(buf)) <= 0)
+		return "kernel without transparent huge pages";
+	if (strstr(buf, "[never]"))
+		return "transparent huge pages are disabled";
+	return NULL;
+}
+
 TEST_F(memwatch_track, thp_touch_per_2mib_counts_2mib_each)
 {
 	const uint64_t len = THP_COUNT * THP_SIZE;
@@ -1350,15 +1363,13 @@ TEST_F(memwatch_track, thp_touch_per_2mib_counts_2mib_each)
 	struct mw_report rep;
 	struct smaps sm;
 	struct sums s;
-	char buf[256];
+	const char *off;
 	struct kid *k;
 	uint64_t a;
 
-	if (mw_read_file("/sys/kernel/mm/transparent_hugepage/enabled", buf,
-			 sizeof(buf)) <= 0)
-		SKIP(return, "kernel without transparent huge pages");
-	if (strstr(buf, "[never]"))
-		SKIP(return, "transparent huge pages are disabled");
+	off = thp_off();
+	if (off)
+		SKIP(return, "%s", off);
 
 	k = kid_start(_metadata, self, thp_kid, NULL, KID_THP);
 	watch(_metadata, self, k->pid);
@@ -1434,15 +1445,13 @@ TEST_F(memwatch_track, huge_page_across_two_regions_counts_half_in_each)
 	struct mw_report rep;
 	struct smaps sm;
 	struct sums s;
-	char buf[256];
+	const char *off;
 	struct kid *k;
 	uint64_t a;
 
-	if (mw_read_file("/sys/kernel/mm/transparent_hugepage/enabled", buf,
-			 sizeof(buf)) <= 0)
-		SKIP(return, "kernel without transparent huge pages");
-	if (strstr(buf, "[never]"))
-		SKIP(return, "transparent huge pages are disabled");
+	off = thp_off();
+	if (off)
+		SKIP(return, "%s", off);
 
 	k = kid_start(_metadata, self, thp_split_kid, NULL, KID_THP);
 	watch(_metadata, self, k->pid);
