@@ -1,27 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Probe tables and handlers. Handlers run with preemption disabled (kprobes
- * on ftrace sites, rethook, ftrace callbacks) and must not sleep: they
- * decode arguments and call the track.c hooks, nothing else.
+ * Probe tables and handlers. Every kernel function memwatch hooks is hooked
+ * with an ftrace direct call: the function's ftrace site calls a trampoline
+ * of ours, nothing between; no ftrace_regs, no list of ftrace_ops, no
+ * pt_regs, no kprobe. The handlers run in the context of the hooked
+ * function's caller, preemptible, and must not sleep: they decode
+ * arguments and call the track.c hooks, nothing else.
  *
- * The VMA-level functions are hooked with kprobes and kretprobes: they run
- * a few times per system call, and several need their return value. The
- * page-level functions run for every anonymous page any process maps or
- * unmaps, watched or not, and are hooked with an ftrace direct call each:
- * the function's ftrace site calls a trampoline of ours, nothing between.
+ * The page-level functions run for every anonymous page any process maps
+ * or unmaps; brk and exit_mmap() only need their arguments. Their
+ * trampoline (MW_TRAMPOLINE) calls the handler and then lets the function
+ * run. The other VMA-level functions need their return value as well:
+ * their trampoline (MW_WRAPPER) calls an entry handler, and for a watched
+ * process runs the function itself and passes its return value to an exit
+ * handler before returning to the caller, as BPF's fexit trampolines do.
  *
  * All probes are registered at load and stay armed until unload; with no
- * live watch every handler returns after its first test. The VMA-level
- * probes filter on the mm in their entry handlers, so an unwatched process
- * never arms a kretprobe instance.
+ * live watch every handler returns after its first test, and an
+ * unwatched process never has a function run from a wrapper.
  */
 
+#include <linux/delay.h>
 #include <linux/ftrace.h>
-#include <linux/kprobes.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/percpu.h>
 #include <linux/ptrace.h>
+#include <linux/rcupdate.h>
 #include <linux/rmap.h>
 #include <linux/sched/mm.h>
 #include <linux/string.h>
@@ -30,27 +35,17 @@
 #include <asm/ibt.h>
 #include <asm/linkage.h>
 #include <asm/nospec-branch.h>
+#include <asm/unwind_hints.h>
 
 #include "probes.h"
 #include "track.h"
 
-/*
- * do_mmap(), the munmap core and move_vma() run under the mmap_lock held
- * for writing, so at most one instance per watched process is in flight;
- * 64 covers max_watches' default. mremap(2)'s entry runs before that lock:
- * every thread of a watched process waiting for it holds an instance.
- */
-#define MAXACTIVE_LOCKED	64
-#define MAXACTIVE_SYSCALL	256
-
-enum mw_probe_type { MW_KPROBE, MW_KRETPROBE, MW_DIRECT, MW_TRACEPOINT };
+enum mw_probe_type { MW_DIRECT, MW_TRACEPOINT };
 
 /**
  * struct mw_probe - one probe and its state
  * @symbol: function or tracepoint name
  * @type: enum mw_probe_type
- * @kp: the kprobe, for MW_KPROBE
- * @rp: the kretprobe, for MW_KRETPROBE
  * @fops: the ftrace_ops of the direct call, for MW_DIRECT
  * @tramp: the trampoline it calls, for MW_DIRECT
  * @tp_func: handler, for MW_TRACEPOINT
@@ -61,8 +56,6 @@ enum mw_probe_type { MW_KPROBE, MW_KRETPROBE, MW_DIRECT, MW_TRACEPOINT };
 struct mw_probe {
 	const char *symbol;
 	enum mw_probe_type type;
-	struct kprobe kp;
-	struct kretprobe rp;
 	struct ftrace_ops fops;
 	void (*tramp)(void);
 	void *tp_func;
@@ -89,168 +82,24 @@ enum {
 };
 
 static DEFINE_PER_CPU(u64 [NR_PROBES], probe_hits);
-/* page hooks that could not track (recursion); kprobes count their own */
+/* page hooks that could not track (recursion) */
 static DEFINE_PER_CPU(u64 [NR_PROBES], probe_missed);
+/* functions run from a wrapper that have not returned yet */
+static DEFINE_PER_CPU(long, wrapped);
 
 static inline void hit(int idx)
 {
 	this_cpu_inc(probe_hits[idx]);
 }
 
-static bool __kprobes watched(struct mm_struct *mm)
+static inline bool watched(struct mm_struct *mm)
 {
 	return mm && memwatch_track_watched(mm);
 }
 
-/* ---- VMA level ---------------------------------------------------------- */
-
-struct mmap_data {
-	unsigned long len, flags;
-};
-
-static int __kprobes mmap_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	struct mmap_data *d = (struct mmap_data *)ri->data;
-	struct mm_struct *mm = current->mm;
-
-	hit(P_MMAP);
-	if (!watched(mm))
-		return 1;
-	d->len = regs->dx;
-	d->flags = regs->r8;
-	memwatch_track_mmap_begin(mm, regs->si, d->len, d->flags);
-	return 0;
-}
-
-static int __kprobes mmap_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	struct mmap_data *d = (struct mmap_data *)ri->data;
-
-	memwatch_track_mmap_end(current->mm, regs_return_value(regs),
-				d->len, d->flags);
-	return 0;
-}
-
-/* do_mas_align_munmap() / do_vmi_align_munmap(): mm, start, end in dx, cx, r8 */
-static int __kprobes munmap_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	struct mm_struct *mm = (struct mm_struct *)regs->dx;
-
-	hit(P_MUNMAP);
-	if (!watched(mm))
-		return 1;
-	*(struct mm_struct **)ri->data = mm;
-	memwatch_track_unmap(mm, regs->cx, regs->r8);
-	return 0;
-}
-
-static int __kprobes munmap_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	if ((int)regs_return_value(regs) < 0)
-		memwatch_track_unmap_failed(*(struct mm_struct **)ri->data);
-	return 0;
-}
-
-/* do_brk_flags(iter, vma, addr, len, flags) */
-static int __kprobes brk_pre(struct kprobe *kp, struct pt_regs *regs)
-{
-	struct mm_struct *mm = current->mm;
-
-	hit(P_BRK);
-	if (watched(mm))
-		memwatch_track_brk(mm, regs->dx, regs->cx);
-	return 0;
-}
-
-/* move_vma(vma, old_addr, old_len, new_len, new_addr, locked, flags, ...) */
-static int __kprobes move_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	struct vm_area_struct *vma = (struct vm_area_struct *)regs->di;
-	unsigned long flags = regs_get_kernel_argument(regs, 6);
-
-	hit(P_MOVE);
-	if (!watched(vma->vm_mm))
-		return 1;
-	memwatch_track_move(vma, regs->si, regs->dx, regs->r8, regs->cx,
-			    flags & MREMAP_DONTUNMAP);
-	return 0;
-}
-
-static int __kprobes move_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	if (IS_ERR_VALUE(regs_return_value(regs)))
-		memwatch_track_move_failed(current->mm);
-	return 0;
-}
-
-struct mremap_data {
-	unsigned long addr, old_len, new_len;
-};
-
-/* __x64_sys_mremap(regs): the user's arguments are in *regs */
-static int __kprobes mremap_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	struct mremap_data *d = (struct mremap_data *)ri->data;
-	const struct pt_regs *u = (const struct pt_regs *)regs->di;
-
-	hit(P_MREMAP);
-	if (!watched(current->mm))
-		return 1;
-	d->addr = u->di;
-	d->old_len = u->si;
-	d->new_len = u->dx;
-	return 0;
-}
-
-/* Growth in place does not go through move_vma(): seen here, on return. */
-static int __kprobes mremap_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	struct mremap_data *d = (struct mremap_data *)ri->data;
-
-	if (regs_return_value(regs) == d->addr && d->new_len > d->old_len)
-		memwatch_track_mremap_grown(current->mm, d->addr, d->old_len,
-					    d->new_len);
-	return 0;
-}
-
-static int __kprobes exit_pre(struct kprobe *kp, struct pt_regs *regs)
-{
-	struct mm_struct *mm = (struct mm_struct *)regs->di;
-
-	hit(P_EXIT);
-	if (watched(mm))
-		memwatch_track_exit(mm);
-	return 0;
-}
-
-static void __kprobes exec_tp(void *data, struct task_struct *p, pid_t old_pid,
-			      struct linux_binprm *bprm)
-{
-	hit(P_EXEC);
-	memwatch_track_exec(p);
-}
-
-static void __kprobes fork_tp(void *data, struct task_struct *parent,
-			      struct task_struct *child)
-{
-	hit(P_FORK);
-	memwatch_track_fork(parent, child);
-}
-
-/* ---- page level --------------------------------------------------------- */
+/* ---- trampolines -------------------------------------------------------- */
 
 /*
- * The page hooks run for every anonymous page any process maps or unmaps.
- * Each is an ftrace direct call: the function's ftrace site calls a
- * trampoline of ours, which saves the argument registers and calls the
- * handler with the hooked function's own arguments; no ftrace_regs, no
- * list of ftrace_ops, no pt_regs. An unwatched process pays that call and
- * the test of its mm's bucket in the watch hash (memwatch_track_maybe());
- * only an mm whose bucket holds a watch is looked up under RCU, and only
- * a watched one takes ftrace's recursion lock around the tracking.
- * Nothing between the lookup and the lock can reach the hooked functions
- * again.
- *
  * The site calls the trampoline on the hooked function's stack, before its
  * first instruction: the six argument registers are live and are restored
  * before the function runs. CALL_DEPTH_ACCOUNT balances the return-stack
@@ -282,6 +131,272 @@ static void __kprobes fork_tp(void *data, struct task_struct *parent,
 	    ".size " #tramp ", .-" #tramp "\n"				\
 	    ".popsection\n");						\
 	void tramp(void)
+
+/**
+ * struct mw_frame - a wrapper's frame, as its handlers see it
+ * @data: the entry handler's notes for the exit handler
+ * @r9: the hooked function's sixth argument
+ * @r8: fifth
+ * @cx: fourth
+ * @dx: third
+ * @si: second
+ * @di: first
+ * @bp: the caller's frame pointer
+ * @body: where the site returns to: the function past its ftrace site
+ * @ret: the caller's return address
+ * @stack: the arguments past the sixth, on the caller's stack
+ */
+struct mw_frame {
+	unsigned long data[3];
+	unsigned long r9, r8, cx, dx, si, di;
+	unsigned long bp, body, ret;
+	unsigned long stack[];
+};
+
+/* stack arguments a wrapper passes on: more than any wrapped function takes */
+#define MW_WRAP_STACK_ARGS 4
+
+/*
+ * MW_WRAPPER: the trampoline saves the argument registers into a struct
+ * mw_frame and calls @entry with it. If @entry returns false the function
+ * runs as with MW_TRAMPOLINE. Otherwise the trampoline calls the function's
+ * body (past the site) with the same registers and a copy of the stack
+ * arguments, calls @exit with the frame and the return value, and returns
+ * what @exit returns to the function's caller, skipping the site's return
+ * address.
+ *
+ * The body is entered by mw_call_rax: a return to the address in %rax, so
+ * that no indirect branch lands where IBT would want an ENDBR. While the
+ * body runs, the unwinder sees the wrapper's frame (ORC from objtool) and
+ * then the body address as its caller: the stack stays reliable.
+ *
+ * A task may sleep in the body; the per-CPU count @wrapped (raised by an
+ * entry handler that returns true, dropped by the exit handler) lets
+ * unloading wait until none is left inside.
+ */
+asm(".pushsection .text, \"ax\", @progbits\n"
+    ".type mw_call_rax, @function\n"
+    "mw_call_rax:\n"
+    "pushq %rax\n"
+    UNWIND_HINT_FUNC
+    ASM_RET
+    ".size mw_call_rax, .-mw_call_rax\n"
+    ".popsection\n");
+
+#define MW_WRAPPER(tramp, entry, exit)					\
+	asm(".pushsection .text, \"ax\", @progbits\n"			\
+	    ".type " #tramp ", @function\n"				\
+	    #tramp ":\n"						\
+	    ASM_ENDBR							\
+	    "pushq %rbp\n"						\
+	    "movq %rsp, %rbp\n"						\
+	    CALL_DEPTH_ACCOUNT						\
+	    "pushq %rdi\n"						\
+	    "pushq %rsi\n"						\
+	    "pushq %rdx\n"						\
+	    "pushq %rcx\n"						\
+	    "pushq %r8\n"						\
+	    "pushq %r9\n"						\
+	    "subq $24, %rsp\n"						\
+	    "movq %rsp, %rdi\n"						\
+	    "call " #entry "\n"						\
+	    "testb %al, %al\n"						\
+	    "jnz 1f\n"							\
+	    "addq $24, %rsp\n"						\
+	    "popq %r9\n"						\
+	    "popq %r8\n"						\
+	    "popq %rcx\n"						\
+	    "popq %rdx\n"						\
+	    "popq %rsi\n"						\
+	    "popq %rdi\n"						\
+	    "leave\n"							\
+	    ASM_RET							\
+	    "1:\n"							\
+	    "pushq 48(%rbp)\n"						\
+	    "pushq 40(%rbp)\n"						\
+	    "pushq 32(%rbp)\n"						\
+	    "pushq 24(%rbp)\n"						\
+	    "movq -8(%rbp), %rdi\n"					\
+	    "movq -16(%rbp), %rsi\n"					\
+	    "movq -24(%rbp), %rdx\n"					\
+	    "movq -32(%rbp), %rcx\n"					\
+	    "movq -40(%rbp), %r8\n"					\
+	    "movq -48(%rbp), %r9\n"					\
+	    "movq 8(%rbp), %rax\n"					\
+	    "call mw_call_rax\n"					\
+	    "addq $32, %rsp\n"						\
+	    "movq %rsp, %rdi\n"						\
+	    "movq %rax, %rsi\n"						\
+	    "call " #exit "\n"						\
+	    "leave\n"							\
+	    "addq $8, %rsp\n"						\
+	    UNWIND_HINT_FUNC						\
+	    ASM_RET							\
+	    ".size " #tramp ", .-" #tramp "\n"				\
+	    ".popsection\n");						\
+	void tramp(void)
+
+static bool wrap(void)
+{
+	this_cpu_inc(wrapped);
+	return true;
+}
+
+static unsigned long unwrap(unsigned long ret)
+{
+	this_cpu_dec(wrapped);
+	return ret;
+}
+
+static long wrapped_count(void)
+{
+	long n = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		n += per_cpu(wrapped, cpu);
+	return n;
+}
+
+/* ---- VMA level ---------------------------------------------------------- */
+
+/* do_mmap(file, addr, len, prot, flags, ...) */
+static bool __used notrace mmap_entry(struct mw_frame *f)
+{
+	struct mm_struct *mm = current->mm;
+
+	hit(P_MMAP);
+	if (!watched(mm))
+		return false;
+	f->data[0] = f->dx;
+	f->data[1] = f->r8;
+	memwatch_track_mmap_begin(mm, f->si, f->dx, f->r8);
+	return wrap();
+}
+
+static unsigned long __used notrace mmap_exit(struct mw_frame *f,
+					      unsigned long ret)
+{
+	memwatch_track_mmap_end(current->mm, ret, f->data[0], f->data[1]);
+	return unwrap(ret);
+}
+
+/* do_mas_align_munmap() / do_vmi_align_munmap(): mm, start, end in dx, cx, r8 */
+static bool __used notrace munmap_entry(struct mw_frame *f)
+{
+	struct mm_struct *mm = (struct mm_struct *)f->dx;
+
+	hit(P_MUNMAP);
+	if (!watched(mm))
+		return false;
+	f->data[0] = (unsigned long)mm;
+	memwatch_track_unmap(mm, f->cx, f->r8);
+	return wrap();
+}
+
+static unsigned long __used notrace munmap_exit(struct mw_frame *f,
+						unsigned long ret)
+{
+	if ((int)ret < 0)
+		memwatch_track_unmap_failed((struct mm_struct *)f->data[0]);
+	return unwrap(ret);
+}
+
+/* move_vma(vma, old_addr, old_len, new_len, new_addr, locked, flags, ...) */
+static bool __used notrace move_entry(struct mw_frame *f)
+{
+	struct vm_area_struct *vma = (struct vm_area_struct *)f->di;
+
+	hit(P_MOVE);
+	if (!watched(vma->vm_mm))
+		return false;
+	memwatch_track_move(vma, f->si, f->dx, f->r8, f->cx,
+			    f->stack[0] & MREMAP_DONTUNMAP);
+	return wrap();
+}
+
+static unsigned long __used notrace move_exit(struct mw_frame *f,
+					      unsigned long ret)
+{
+	if (IS_ERR_VALUE(ret))
+		memwatch_track_move_failed(current->mm);
+	return unwrap(ret);
+}
+
+/* __x64_sys_mremap(regs): the user's arguments are in *regs */
+static bool __used notrace mremap_entry(struct mw_frame *f)
+{
+	const struct pt_regs *u = (const struct pt_regs *)f->di;
+
+	hit(P_MREMAP);
+	/* only growth in place is seen here, on return; a move is not */
+	if (u->dx <= u->si || !watched(current->mm))
+		return false;
+	f->data[0] = u->di;
+	f->data[1] = u->si;
+	f->data[2] = u->dx;
+	return wrap();
+}
+
+static unsigned long __used notrace mremap_exit(struct mw_frame *f,
+						unsigned long ret)
+{
+	if (ret == f->data[0])
+		memwatch_track_mremap_grown(current->mm, f->data[0],
+					    f->data[1], f->data[2]);
+	return unwrap(ret);
+}
+
+/* do_brk_flags(iter, vma, addr, len, flags) */
+static void __used notrace brk_fn(void *iter, struct vm_area_struct *vma,
+				  unsigned long addr, unsigned long len)
+{
+	struct mm_struct *mm = current->mm;
+
+	hit(P_BRK);
+	if (watched(mm))
+		memwatch_track_brk(mm, addr, len);
+}
+
+/* exit_mmap(mm) */
+static void __used notrace exit_fn(struct mm_struct *mm)
+{
+	hit(P_EXIT);
+	if (watched(mm))
+		memwatch_track_exit(mm);
+}
+
+MW_WRAPPER(mmap_tramp, mmap_entry, mmap_exit);
+MW_WRAPPER(munmap_tramp, munmap_entry, munmap_exit);
+MW_WRAPPER(move_tramp, move_entry, move_exit);
+MW_WRAPPER(mremap_tramp, mremap_entry, mremap_exit);
+MW_TRAMPOLINE(brk_tramp, brk_fn);
+MW_TRAMPOLINE(exit_tramp, exit_fn);
+
+static void exec_tp(void *data, struct task_struct *p, pid_t old_pid,
+		    struct linux_binprm *bprm)
+{
+	hit(P_EXEC);
+	memwatch_track_exec(p);
+}
+
+static void fork_tp(void *data, struct task_struct *parent,
+		    struct task_struct *child)
+{
+	hit(P_FORK);
+	memwatch_track_fork(parent, child);
+}
+
+/* ---- page level --------------------------------------------------------- */
+
+/*
+ * The page hooks run for every anonymous page any process maps or unmaps.
+ * An unwatched process pays the trampoline's call and the test of its mm's
+ * bucket in the watch hash (memwatch_track_maybe()); only an mm whose
+ * bucket holds a watch is looked up under RCU, and only a watched one
+ * takes ftrace's recursion lock around the tracking. Nothing between the
+ * lookup and the lock can reach the hooked functions again.
+ */
 
 /* The recursion lock also disables preemption, as the pending adds need. */
 static __always_inline int fenter(int idx)
@@ -471,27 +586,16 @@ MW_TRAMPOLINE(remove_pmd_tramp, remove_pmd_fn);
 
 /* ---- the table ---------------------------------------------------------- */
 
-#define KRETPROBE(idx, sym, entry, ret, dtype, active) \
-	[idx] = { .symbol = sym, .type = MW_KRETPROBE, \
-		  .rp = { .entry_handler = entry, .handler = ret, \
-			  .data_size = sizeof(dtype), .maxactive = active } }
-#define KPROBE(idx, sym, pre) \
-	[idx] = { .symbol = sym, .type = MW_KPROBE, \
-		  .kp = { .pre_handler = pre } }
 #define DIRECT(idx, sym, fn) \
 	[idx] = { .symbol = sym, .type = MW_DIRECT, .tramp = fn }
 
 static struct mw_probe probes[NR_PROBES] = {
-	KRETPROBE(P_MMAP, "do_mmap", mmap_entry, mmap_ret,
-		  struct mmap_data, MAXACTIVE_LOCKED),
-	KRETPROBE(P_MUNMAP, MEMWATCH_SYM_ALIGN_MUNMAP, munmap_entry,
-		  munmap_ret, struct mm_struct *, MAXACTIVE_LOCKED),
-	KPROBE(P_BRK, "do_brk_flags", brk_pre),
-	KRETPROBE(P_MOVE, "move_vma", move_entry, move_ret, long,
-		  MAXACTIVE_LOCKED),
-	KRETPROBE(P_MREMAP, "__x64_sys_mremap", mremap_entry, mremap_ret,
-		  struct mremap_data, MAXACTIVE_SYSCALL),
-	KPROBE(P_EXIT, "exit_mmap", exit_pre),
+	DIRECT(P_MMAP, "do_mmap", mmap_tramp),
+	DIRECT(P_MUNMAP, MEMWATCH_SYM_ALIGN_MUNMAP, munmap_tramp),
+	DIRECT(P_BRK, "do_brk_flags", brk_tramp),
+	DIRECT(P_MOVE, "move_vma", move_tramp),
+	DIRECT(P_MREMAP, "__x64_sys_mremap", mremap_tramp),
+	DIRECT(P_EXIT, "exit_mmap", exit_tramp),
 	[P_EXEC] = { .symbol = "sched_process_exec", .type = MW_TRACEPOINT,
 		     .tp_func = exec_tp },
 	[P_FORK] = { .symbol = "sched_process_fork", .type = MW_TRACEPOINT,
@@ -529,12 +633,6 @@ static int attach_direct(struct mw_probe *p)
 static int attach(struct mw_probe *p)
 {
 	switch (p->type) {
-	case MW_KPROBE:
-		p->kp.symbol_name = p->symbol;
-		return register_kprobe(&p->kp);
-	case MW_KRETPROBE:
-		p->rp.kp.symbol_name = p->symbol;
-		return register_kretprobe(&p->rp);
 	case MW_DIRECT:
 		return attach_direct(p);
 	case MW_TRACEPOINT:
@@ -549,12 +647,6 @@ static int attach(struct mw_probe *p)
 static void detach(struct mw_probe *p)
 {
 	switch (p->type) {
-	case MW_KPROBE:
-		unregister_kprobe(&p->kp);
-		break;
-	case MW_KRETPROBE:
-		unregister_kretprobe(&p->rp);
-		break;
 	case MW_DIRECT:
 		/* waits until no task is in the trampoline (RCU tasks) */
 		memwatch_unregister_direct(&p->fops, (unsigned long)p->tramp);
@@ -627,10 +719,6 @@ void memwatch_probes_info(unsigned int idx, struct memwatch_probe_info *info)
 		info->hits += per_cpu(probe_hits, cpu)[i];
 		info->missed += per_cpu(probe_missed, cpu)[i];
 	}
-	if (p->type == MW_KPROBE)
-		info->missed += p->kp.nmissed;
-	else if (p->type == MW_KRETPROBE)
-		info->missed += p->rp.kp.nmissed + p->rp.nmissed;
 }
 
 /**
@@ -672,4 +760,12 @@ void memwatch_probes_uninit(void)
 		probes[i].attached = false;
 	}
 	tracepoint_synchronize_unregister();
+	/*
+	 * No task enters a trampoline any more; one may still be in a function
+	 * a wrapper runs (it may sleep there), and then in the wrapper's last
+	 * instructions after its exit handler.
+	 */
+	while (wrapped_count())
+		msleep(20);
+	synchronize_rcu_tasks();
 }
