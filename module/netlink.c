@@ -642,12 +642,16 @@ static bool ev_up;
 static void ev_work_fn(struct work_struct *work);
 static DECLARE_WORK(ev_work, ev_work_fn);
 
-/*
- * Whether anyone, in any network namespace, listens to the events group:
- * events nobody reads are not built, so a watched process that maps a lot
- * does not pay for them.
+/**
+ * memwatch_event_wanted() - whether anyone listens to the "events" group
+ *
+ * In any network namespace. Events nobody reads are not built, so that a
+ * watched process that maps a lot does not pay for them. Callable from
+ * probe context.
+ *
+ * Return: true if an event posted now would be queued.
  */
-static bool __kprobes any_listener(void)
+bool __kprobes memwatch_event_wanted(void)
 {
 	struct net *net;
 	bool ret = false;
@@ -675,7 +679,7 @@ bool __kprobes memwatch_event_post(const struct memwatch_event *ev)
 {
 	bool queued = false, up;
 
-	if (!any_listener())
+	if (!memwatch_event_wanted())
 		return true;
 	spin_lock(&ev_lock);
 	up = ev_up;

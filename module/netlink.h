@@ -31,6 +31,7 @@ struct memwatch_event {
 
 int memwatch_netlink_init(void);
 void memwatch_netlink_uninit(void);
+bool memwatch_event_wanted(void);
 bool memwatch_event_post(const struct memwatch_event *ev);
 
 #endif /* _MEMWATCH_NETLINK_H */

@@ -514,7 +514,11 @@ static void post_region_event(struct memwatch_target *t, u32 type,
 			      struct mw_region *r, unsigned long start,
 			      unsigned long end)
 {
-	struct memwatch_event ev = {
+	struct memwatch_event ev;
+
+	if (!memwatch_event_wanted())
+		return;
+	ev = (struct memwatch_event){
 		.type = type,
 		.pid = pid_nr_ns(t->pid, t->ns),
 		.ns = since(t),
