@@ -41,7 +41,7 @@
 #define PARAM_DIR "/sys/module/memwatch/parameters/"
 
 #define MAX_KIDS 80
-#define MAX_PARAMS 2
+#define MAX_PARAMS 4
 
 /* glibc's per-thread arena heap: HEAP_MAX_SIZE on 64-bit */
 #define ARENA_SIZE MIB(64)
@@ -751,9 +751,9 @@ static int read_param(const char *name, long *val)
 	return 0;
 }
 
-/* Set a module parameter for this test; teardown puts the old value back. */
-static int set_param(FIXTURE_DATA(memwatch_track) *self, const char *name,
-		     long val)
+/* Write @val to @path for this test; teardown puts the old value back. */
+static int set_file(FIXTURE_DATA(memwatch_track) *self, const char *path,
+		    long val)
 {
 	struct param *p = &self->params[self->nparams];
 	char buf[32];
@@ -762,7 +762,7 @@ static int set_param(FIXTURE_DATA(memwatch_track) *self, const char *name,
 
 	if (self->nparams >= MAX_PARAMS)
 		return -E2BIG;
-	snprintf(p->path, sizeof(p->path), PARAM_DIR "%s", name);
+	snprintf(p->path, sizeof(p->path), "%s", path);
 	if (stat(p->path, &st) || !(st.st_mode & 0200))
 		return -EACCES;
 	ret = mw_read_file(p->path, p->old, sizeof(p->old));
@@ -775,6 +775,16 @@ static int set_param(FIXTURE_DATA(memwatch_track) *self, const char *name,
 		return ret;
 	self->nparams++;
 	return 0;
+}
+
+/* Set a module parameter for this test. */
+static int set_param(FIXTURE_DATA(memwatch_track) *self, const char *name,
+		     long val)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
+	return set_file(self, path, val);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1825,6 +1835,106 @@ TEST_F(memwatch_track, munmap_in_the_middle_shrinks_and_munmap_of_all_removes)
 	get_watch(_metadata, self, k->pid, &w);
 	EXPECT_EQ((uint32_t)rs.n, w.regions);
 	mw_regions_free(&rs);
+}
+
+/*
+ * A call the kernel fails after memwatch has seen its entry: the workload
+ * has so many VMAs that vm.max_map_count can be set to its own count
+ * without starving any other process, and then asks for what the limit
+ * refuses.
+ */
+#define FAIL_VMAS 1000
+
+static void fail_kid(void *arg)
+{
+	char *many, *r, *q;
+	int i;
+
+	(void)arg;
+	prctl(PR_SET_NAME, "mw-fail");
+	ch_next();
+	many = ch_map(2 * FAIL_VMAS * page);
+	for (i = 0; i < FAIL_VMAS; i++)
+		CH_CHECK(!mprotect(many + 2 * i * page, page, PROT_READ));
+	/* three pages that cannot grow in place */
+	r = ch_map(4 * page);
+	CH_CHECK(!mprotect(r + 3 * page, page, PROT_NONE));
+	ch_report((uintptr_t)r, 0, 0);
+
+	/* at the limit: a split and a move are refused */
+	ch_next();
+	CH_CHECK(munmap(r + page, page) && errno == ENOMEM);
+	q = mremap(r, 3 * page, 64 * page, MREMAP_MAYMOVE);
+	CH_CHECK(q == MAP_FAILED && errno == ENOMEM);
+	ch_report(0, 0, 0);
+
+	/* past it: so is a new mapping */
+	ch_next();
+	q = mmap(NULL, page, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CH_CHECK(q == MAP_FAILED && errno == ENOMEM);
+	ch_report(0, 0, 0);
+	ch_next();
+}
+
+/* The kernel's count of @pid's VMAs: its maps less the vsyscall page. */
+static long map_count(pid_t pid)
+{
+	char path[64], line[512];
+	long n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n += !strstr(line, "[vsyscall]");
+	fclose(f);
+	return n;
+}
+
+TEST_F(memwatch_track, calls_the_kernel_fails_after_their_hook_count_as_dropped)
+{
+	const struct mw_region *r;
+	struct mw_regions rs;
+	struct mw_report rep;
+	struct mw_watch w;
+	uint32_t regions;
+	struct kid *k;
+	long count;
+	uint64_t p;
+
+	k = kid_start(_metadata, self, fail_kid, NULL, 0);
+	watch(_metadata, self, k->pid);
+
+	kid_step(_metadata, k, 'm', &rep);
+	p = rep.v[0];
+	dump(_metadata, self, k->pid, &rs);
+	r = region_at(_metadata, &rs, p);
+	check_counts(_metadata, r, 4 * page, 3 * page, 0, 0, 0, "mapped");
+	mw_regions_free(&rs);
+	get_watch(_metadata, self, k->pid, &w);
+	ASSERT_EQ(0, w.dropped_regions);
+	regions = w.regions;
+	count = map_count(k->pid);
+	ASSERT_LT(FAIL_VMAS, count);
+
+	ASSERT_EQ(0, set_file(self, "/proc/sys/vm/max_map_count", count));
+	kid_step(_metadata, k, 'f', &rep);
+	get_watch(_metadata, self, k->pid, &w);
+	EXPECT_EQ(2, w.dropped_regions) {
+		TH_LOG("a failed munmap and a failed move must each count");
+	}
+	EXPECT_EQ(count, map_count(k->pid));
+
+	ASSERT_EQ(0, set_file(self, "/proc/sys/vm/max_map_count", count - 1));
+	kid_step(_metadata, k, 'n', &rep);
+	get_watch(_metadata, self, k->pid, &w);
+	EXPECT_EQ(2, w.dropped_regions);
+	EXPECT_EQ(regions, w.regions) {
+		TH_LOG("a failed mmap made a region");
+	}
 }
 
 #define HOLES 300
