@@ -175,13 +175,13 @@ struct mw_frame {
  * unloading wait until none is left inside.
  */
 asm(".pushsection .text, \"ax\", @progbits\n"
-    ".type mw_call_rax, @function\n"
-    "mw_call_rax:\n"
-    "pushq %rax\n"
-    UNWIND_HINT_FUNC
-    ASM_RET
-    ".size mw_call_rax, .-mw_call_rax\n"
-    ".popsection\n");
+	".type mw_call_rax, @function\n"
+	"mw_call_rax:\n"
+	"pushq %rax\n"
+	UNWIND_HINT_FUNC
+	ASM_RET
+	".size mw_call_rax, .-mw_call_rax\n"
+	".popsection\n");
 
 #define MW_WRAPPER(tramp, entry, exit)					\
 	asm(".pushsection .text, \"ax\", @progbits\n"			\
