@@ -147,11 +147,15 @@ struct mw_pending {
  * @start: first byte
  * @end: one past the last byte
  * @region: owner
+ * @next: the next spare extent, while on &memwatch_target.spare_extents
  */
 struct mw_extent {
 	struct rb_node rb;
 	unsigned long start, end;
-	struct mw_region *region;
+	union {
+		struct mw_region *region;
+		struct mw_extent *next;
+	};
 };
 
 /**
@@ -179,6 +183,10 @@ struct mw_extent {
  * @pending: per CPU, the last page add not yet counted in the peaks
  * @attr_free: free attribution entries
  * @nr_attr_free: entries on @attr_free
+ * @spare_extents: freed extents kept for reuse
+ * @nr_spare_extents: extents on @spare_extents
+ * @spare_regions: freed regions kept for reuse
+ * @nr_spare_regions: regions on @spare_regions
  * @nr_attrs: entries in use, over all regions (sizes a report's copy)
  * @nr_extents: extents in @extents (likewise)
  * @nr_regions: regions held
@@ -217,6 +225,10 @@ struct memwatch_target {
 	struct mw_pending __percpu *pending;
 	struct mw_attr *attr_free;
 	u32 nr_attr_free;
+	struct mw_extent *spare_extents;
+	u32 nr_spare_extents;
+	struct list_head spare_regions;
+	u32 nr_spare_regions;
 	u32 nr_attrs;
 	u32 nr_extents;
 	u32 nr_regions;
@@ -510,6 +522,83 @@ static void region_free(struct mw_region *r)
 	kmem_cache_free(region_cache, r);
 }
 
+/*
+ * A few freed extents and regions stay with their watch: a process that
+ * maps and unmaps in a loop (an allocator, a JIT) reuses them without a
+ * slab round trip in probe context, where an allocation may also fail.
+ * They still count in the module's memory; they are freed with the watch.
+ */
+#define MW_SPARE 4
+
+static struct mw_extent *__extent_get(struct memwatch_target *t)
+{
+	struct mw_extent *e = t->spare_extents;
+
+	if (!e)
+		return extent_alloc(GFP_NOWAIT | __GFP_NOWARN);
+	if (inject_failure())
+		return NULL;
+	t->spare_extents = e->next;
+	t->nr_spare_extents--;
+	return e;
+}
+
+static void __extent_put(struct memwatch_target *t, struct mw_extent *e)
+{
+	if (t->nr_spare_extents >= MW_SPARE) {
+		extent_free(e);
+		return;
+	}
+	e->next = t->spare_extents;
+	t->spare_extents = e;
+	t->nr_spare_extents++;
+}
+
+static struct mw_region *__region_get(struct memwatch_target *t)
+{
+	struct mw_region *r;
+
+	if (list_empty(&t->spare_regions))
+		return region_alloc(GFP_NOWAIT | __GFP_NOWARN);
+	if (inject_failure())
+		return NULL;
+	r = list_first_entry(&t->spare_regions, struct mw_region, node);
+	list_del(&r->node);
+	t->nr_spare_regions--;
+	memset(r, 0, sizeof(*r));
+	atomic64_inc(&mw_regions);
+	return r;
+}
+
+static void __region_put(struct memwatch_target *t, struct mw_region *r)
+{
+	if (t->nr_spare_regions >= MW_SPARE) {
+		region_free(r);
+		return;
+	}
+	atomic64_dec(&mw_regions);
+	list_add(&r->node, &t->spare_regions);
+	t->nr_spare_regions++;
+}
+
+static void free_spares(struct memwatch_target *t)
+{
+	struct mw_region *r, *tmp;
+	struct mw_extent *e;
+
+	while ((e = t->spare_extents)) {
+		t->spare_extents = e->next;
+		extent_free(e);
+	}
+	t->nr_spare_extents = 0;
+	list_for_each_entry_safe(r, tmp, &t->spare_regions, node) {
+		list_del(&r->node);
+		atomic64_inc(&mw_regions);
+		region_free(r);
+	}
+	t->nr_spare_regions = 0;
+}
+
 static void post_region_event(struct memwatch_target *t, u32 type,
 			      struct mw_region *r, unsigned long start,
 			      unsigned long end)
@@ -586,7 +675,7 @@ static void __region_destroy(struct memwatch_target *t, struct mw_region *r,
 	list_del(&r->node);
 	t->nr_regions--;
 	t->gen++;
-	region_free(r);
+	__region_put(t, r);
 }
 
 /* Splits the extent holding @addr there, so that one ends at @addr. */
@@ -596,7 +685,7 @@ static void __split_at(struct memwatch_target *t, unsigned long addr)
 
 	if (!e || e->start == addr)
 		return;
-	tail = extent_alloc(GFP_NOWAIT | __GFP_NOWARN);
+	tail = __extent_get(t);
 	if (!tail) {
 		e->region->flags |= MEMWATCH_REGION_F_INCOMPLETE;
 		t->dropped_regions++;
@@ -626,11 +715,10 @@ static void __region_add(struct memwatch_target *t, struct mw_region *r,
 static void __cut(struct memwatch_target *t, unsigned long start,
 		  unsigned long end, bool subtract)
 {
+	bool flushed = false;
 	struct mw_extent *e;
 
 	lockdep_assert_held(&t->lock);
-	if (subtract)
-		__flush_all_pending(t);
 	while ((e = extent_from(t, start)) && e->start < end) {
 		struct mw_region *r = e->region;
 
@@ -640,7 +728,14 @@ static void __cut(struct memwatch_target *t, unsigned long start,
 
 		/* a region without live pages has none to walk for */
 		if (subtract && r->live > 0) {
-			u64 gone = resident(t->mm, s, x, false);
+			u64 gone;
+
+			/* the peaks first see what is pending, once */
+			if (!flushed) {
+				__flush_all_pending(t);
+				flushed = true;
+			}
+			gone = resident(t->mm, s, x, false);
 
 			r->live -= gone;
 			t->live -= gone;
@@ -648,7 +743,7 @@ static void __cut(struct memwatch_target *t, unsigned long start,
 		if (s == e->start && x == e->end) {
 			rb_erase(&e->rb, &t->extents);
 			t->nr_extents--;
-			extent_free(e);
+			__extent_put(t, e);
 			if (!--r->nr_extents)
 				__region_destroy(t, r, s, x);
 		} else if (s == e->start) {
@@ -656,8 +751,7 @@ static void __cut(struct memwatch_target *t, unsigned long start,
 		} else if (x == e->end) {
 			e->end = s;
 		} else {
-			struct mw_extent *tail = extent_alloc(GFP_NOWAIT |
-							      __GFP_NOWARN);
+			struct mw_extent *tail = __extent_get(t);
 
 			if (tail) {
 				tail->start = x;
@@ -701,12 +795,12 @@ static struct mw_region *__region_new(struct memwatch_target *t,
 
 	if (t->nr_regions >= READ_ONCE(memwatch_max_regions))
 		goto drop;
-	r = region_alloc(GFP_NOWAIT | __GFP_NOWARN);
+	r = __region_get(t);
 	if (!r)
 		goto drop;
-	e = extent_alloc(GFP_NOWAIT | __GFP_NOWARN);
+	e = __extent_get(t);
 	if (!e) {
-		region_free(r);
+		__region_put(t, r);
 		goto drop;
 	}
 	r->kind = kind;
@@ -1622,6 +1716,7 @@ static void target_free(struct memwatch_target *t)
 
 	cancel_work_sync(&t->refill);
 	__drop_regions(t);
+	free_spares(t);
 	while ((a = t->attr_free)) {
 		t->attr_free = a->next;
 		atomic64_sub(sizeof(*a), &mw_mem);
@@ -1807,6 +1902,7 @@ static struct memwatch_target *target_alloc(struct task_struct *task,
 	spin_lock_init(&t->lock);
 	t->extents = RB_ROOT;
 	INIT_LIST_HEAD(&t->regions);
+	INIT_LIST_HEAD(&t->spare_regions);
 	INIT_WORK(&t->refill, refill_work_fn);
 	t->pid = get_task_pid(task, PIDTYPE_TGID);
 	t->ns = get_pid_ns(ns);
@@ -2387,6 +2483,7 @@ static bool track_selftest(void)
 	spin_lock_init(&t->lock);
 	t->extents = RB_ROOT;
 	INIT_LIST_HEAD(&t->regions);
+	INIT_LIST_HEAD(&t->spare_regions);
 	spin_lock(&t->lock);
 	if (!__selftest_add(t, 0x10000, 0x20000))
 		goto out_unlock;
@@ -2410,6 +2507,7 @@ static bool track_selftest(void)
 	     list_empty(&t->regions);
 out_unlock:
 	__drop_regions(t);
+	free_spares(t);
 	spin_unlock(&t->lock);
 	free_percpu(t->pending);
 out_free:
