@@ -26,7 +26,7 @@
  * ftrace direct calls grouped in an ftrace_ops: 6.1 names them _multi (its
  * plain register_ftrace_direct() takes one address) and leaves the filter
  * to be freed; 6.1 does not track call depth, so a trampoline has nothing
- * to account.
+ * to account and an asm function called directly needs no padding.
  */
 #ifdef COMPAT_CANNOT_DIRECT_OPS
 #define memwatch_register_direct(ops, addr) register_ftrace_direct_multi(ops, addr)
@@ -38,6 +38,7 @@
 
 #ifdef COMPAT_CANNOT_CALL_DEPTH
 #define CALL_DEPTH_ACCOUNT ""
+#define ASM_FUNC_ALIGN ""
 #endif
 
 #ifdef COMPAT_CANNOT_GENL_INFO_DUMP

@@ -170,11 +170,15 @@ struct mw_frame {
  * body runs, the unwinder sees the wrapper's frame (ORC from objtool) and
  * then the body address as its caller: the stack stays reliable.
  *
+ * mw_call_rax is the one function the wrappers call directly: it has the
+ * padding before it that call depth tracking patches call sites to use.
+ *
  * A task may sleep in the body; the per-CPU count @wrapped (raised by an
  * entry handler that returns true, dropped by the exit handler) lets
  * unloading wait until none is left inside.
  */
 asm(".pushsection .text, \"ax\", @progbits\n"
+	ASM_FUNC_ALIGN "\n"
 	".type mw_call_rax, @function\n"
 	"mw_call_rax:\n"
 	"pushq %rax\n"
