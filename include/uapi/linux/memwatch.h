@@ -71,9 +71,9 @@
  *        MEMWATCH_A_PROBE_ATTACHED: NLA_U32, 1 if attached, else 0
  *        MEMWATCH_A_PROBE_ERROR: NLA_U32, errno of a failed attach, else 0
  *        MEMWATCH_A_PROBE_HITS: NLA_U64, times the handler ran
- *        MEMWATCH_A_PROBE_MISSED: NLA_U64, hits the kernel dropped
- *                                 (kprobe nmissed, or ftrace callbacks
- *                                 refused as recursive)
+ *        MEMWATCH_A_PROBE_MISSED: NLA_U64, hits that could not be
+ *                                 tracked (a page hook refused as
+ *                                 recursive)
  *
  * MEMWATCH_CMD_WATCH (do)
  * -----------------------
