@@ -38,8 +38,8 @@ import time
 import xml.etree.ElementTree as ET
 import zlib
 
-from mw_tap import (KSFT_PASS, KSFT_FAIL, KSFT_SKIP, CTL, Fail, check, diag,
-                    out, Skip)
+from mw_tap import (KSFT_SKIP, CTL, Fail, check, diag, out, run_tests,
+                    Skip)
 
 MIB = 1 << 20
 TIMEOUT = 60
@@ -427,25 +427,8 @@ def main():
     if rc != 0:
         out("1..0 # SKIP the memwatch module is not loaded")
         return KSFT_SKIP
-    out("TAP version 13")
-    out("1..%d" % len(TESTS))
-    failed = 0
-    for n, (name, fn) in enumerate(TESTS, 1):
-        t0 = time.time()
-        try:
-            fn()
-            out("ok %d - %s # %.1fs" % (n, name, time.time() - t0))
-        except Skip as e:
-            out("ok %d - %s # SKIP %s" % (n, name, e))
-        except Exception as e:
-            if not isinstance(e, Fail):
-                e = "%s: %s" % (type(e).__name__, e)
-            diag(e)
-            out("not ok %d - %s" % (n, name))
-            failed += 1
-    shutil.rmtree(TMP, ignore_errors=True)
-    out("# %d passed, %d failed" % (len(TESTS) - failed, failed))
-    return KSFT_FAIL if failed else KSFT_PASS
+    return run_tests(TESTS,
+                     lambda: shutil.rmtree(TMP, ignore_errors=True))
 
 
 if __name__ == "__main__":

@@ -47,3 +47,32 @@ def ctl_path():
 
 
 CTL = ctl_path()
+
+
+def run_tests(tests, cleanup=None):
+    """Run (name, function) pairs as TAP tests: a Fail or any other
+    exception is "not ok" with its message, a Skip is a skip. Returns the
+    kselftest exit status."""
+    import time
+    out("TAP version 13")
+    out("1..%d" % len(tests))
+    failed = 0
+    try:
+        for n, (name, fn) in enumerate(tests, 1):
+            t0 = time.time()
+            try:
+                fn()
+                out("ok %d - %s # %.1fs" % (n, name, time.time() - t0))
+            except Skip as e:
+                out("ok %d - %s # SKIP %s" % (n, name, e))
+            except Exception as e:  # a failure, or a broken workload
+                if not isinstance(e, Fail):
+                    e = "%s: %s" % (type(e).__name__, e)
+                diag(e)
+                out("not ok %d - %s" % (n, name))
+                failed += 1
+    finally:
+        if cleanup:
+            cleanup()
+    out("# %d passed, %d failed" % (len(tests) - failed, failed))
+    return KSFT_FAIL if failed else KSFT_PASS
