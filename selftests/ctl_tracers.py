@@ -22,9 +22,10 @@ import subprocess
 import sys
 import time
 
-from mw_tap import CTL, KSFT_SKIP, check, diag, out, run_tests, Skip
+from mw_tap import CTL, KSFT_SKIP, Fail, check, diag, out, run_tests, Skip
 
 TIMEOUT = 60
+KPROBES = "/sys/kernel/debug/kprobes/list"
 ROUNDS = 200
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -107,6 +108,30 @@ def readline(f, what, timeout=TIMEOUT):
     raise AssertionError("%s: nothing within %d s" % (what, timeout))
 
 
+def wait_attached(bt, funcs):
+    """Until the kernel lists a kprobe and a kretprobe on each of @funcs:
+    bpftrace's own output says so only once it exits."""
+    end = time.time() + 2 * TIMEOUT
+    while time.time() < end:
+        if bt.poll() is not None:
+            raise Fail("bpftrace exited: %s" % bt.stdout.read())
+        with open(KPROBES) as f:
+            listed = f.read()
+        if all(re.search(r"\s%s\s+%s\+0x" % (t, fn), listed)
+               for fn in funcs for t in "kr"):
+            return
+        time.sleep(0.5)
+    try:
+        with open("/proc/%d/stack" % bt.pid) as f:
+            diag("bpftrace's kernel stack:\n" + f.read())
+    except OSError:
+        pass
+    diag("kprobes listed:\n" + listed)
+    bt.kill()
+    diag("bpftrace said:\n" + bt.communicate()[0])
+    raise Fail("bpftrace's probes not attached within %d s" % (2 * TIMEOUT))
+
+
 def counts(text):
     """bpftrace's printed maps: {("e" or "r", function): count}."""
     got = {}
@@ -128,18 +153,17 @@ def t_kprobes_see_every_call_memwatch_runs():
               "the workload did not start")
         rc, _, se = ctl("watch", work.pid)
         check(rc == 0, "watch %d: %s" % (work.pid, se.strip()))
-        bt = subprocess.Popen([bpftrace, "-e", BT % {"munmap": munmap_core()},
+        core = munmap_core()
+        bt = subprocess.Popen([bpftrace, "-e", BT % {"munmap": core},
                                str(work.pid)], stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
-        line = readline(bt.stdout, "bpftrace")
-        check(line.startswith("Attaching"), "bpftrace: %s" % line)
-        time.sleep(1)
+        wait_attached(bt, ["do_mmap", core, "move_vma", "__x64_sys_mremap"])
 
         work.stdin.write("go\n")
         work.stdin.flush()
         kept = int(readline(work.stdout, "the workload"))
         bt.send_signal(2)
-        text = bt.communicate(timeout=TIMEOUT)[0]
+        text = bt.communicate(timeout=2 * TIMEOUT)[0]
         got = counts(text)
         diag("bpftrace: " + ", ".join("%s %s %d" % (k[0], k[1], v)
                                       for k, v in sorted(got.items())))
