@@ -105,31 +105,42 @@ static inline bool watched(struct mm_struct *mm)
  * before the function runs. CALL_DEPTH_ACCOUNT balances the return-stack
  * accounting for the site's call, which no call thunk counted.
  */
+#define MW_TRAMP_ENTRY(tramp)						\
+	".pushsection .text, \"ax\", @progbits\n"			\
+	".type " #tramp ", @function\n"					\
+	#tramp ":\n"							\
+	ASM_ENDBR							\
+	"pushq %rbp\n"							\
+	"movq %rsp, %rbp\n"						\
+	CALL_DEPTH_ACCOUNT						\
+	"pushq %rdi\n"							\
+	"pushq %rsi\n"							\
+	"pushq %rdx\n"							\
+	"pushq %rcx\n"							\
+	"pushq %r8\n"							\
+	"pushq %r9\n"
+
+/* back to the function with its arguments, as the site left them */
+#define MW_TRAMP_RESUME							\
+	"popq %r9\n"							\
+	"popq %r8\n"							\
+	"popq %rcx\n"							\
+	"popq %rdx\n"							\
+	"popq %rsi\n"							\
+	"popq %rdi\n"							\
+	"leave\n"							\
+	ASM_RET
+
+#define MW_TRAMP_END(tramp)						\
+	".size " #tramp ", .-" #tramp "\n"				\
+	".popsection\n"
+
+/* Calls @handler with the hooked function's arguments, then lets it run. */
 #define MW_TRAMPOLINE(tramp, handler)					\
-	asm(".pushsection .text, \"ax\", @progbits\n"			\
-	    ".type " #tramp ", @function\n"				\
-	    #tramp ":\n"						\
-	    ASM_ENDBR							\
-	    "pushq %rbp\n"						\
-	    "movq %rsp, %rbp\n"						\
-	    CALL_DEPTH_ACCOUNT						\
-	    "pushq %rdi\n"						\
-	    "pushq %rsi\n"						\
-	    "pushq %rdx\n"						\
-	    "pushq %rcx\n"						\
-	    "pushq %r8\n"						\
-	    "pushq %r9\n"						\
+	asm(MW_TRAMP_ENTRY(tramp)					\
 	    "call " #handler "\n"					\
-	    "popq %r9\n"						\
-	    "popq %r8\n"						\
-	    "popq %rcx\n"						\
-	    "popq %rdx\n"						\
-	    "popq %rsi\n"						\
-	    "popq %rdi\n"						\
-	    "leave\n"							\
-	    ASM_RET							\
-	    ".size " #tramp ", .-" #tramp "\n"				\
-	    ".popsection\n");						\
+	    MW_TRAMP_RESUME						\
+	    MW_TRAMP_END(tramp));					\
 	void tramp(void)
 
 /**
@@ -188,33 +199,14 @@ asm(".pushsection .text, \"ax\", @progbits\n"
 	".popsection\n");
 
 #define MW_WRAPPER(tramp, entry, exit)					\
-	asm(".pushsection .text, \"ax\", @progbits\n"			\
-	    ".type " #tramp ", @function\n"				\
-	    #tramp ":\n"						\
-	    ASM_ENDBR							\
-	    "pushq %rbp\n"						\
-	    "movq %rsp, %rbp\n"						\
-	    CALL_DEPTH_ACCOUNT						\
-	    "pushq %rdi\n"						\
-	    "pushq %rsi\n"						\
-	    "pushq %rdx\n"						\
-	    "pushq %rcx\n"						\
-	    "pushq %r8\n"						\
-	    "pushq %r9\n"						\
+	asm(MW_TRAMP_ENTRY(tramp)					\
 	    "subq $24, %rsp\n"						\
 	    "movq %rsp, %rdi\n"						\
 	    "call " #entry "\n"						\
 	    "testb %al, %al\n"						\
 	    "jnz 1f\n"							\
 	    "addq $24, %rsp\n"						\
-	    "popq %r9\n"						\
-	    "popq %r8\n"						\
-	    "popq %rcx\n"						\
-	    "popq %rdx\n"						\
-	    "popq %rsi\n"						\
-	    "popq %rdi\n"						\
-	    "leave\n"							\
-	    ASM_RET							\
+	    MW_TRAMP_RESUME						\
 	    "1:\n"							\
 	    "pushq 48(%rbp)\n"						\
 	    "pushq 40(%rbp)\n"						\
@@ -236,8 +228,7 @@ asm(".pushsection .text, \"ax\", @progbits\n"
 	    "addq $8, %rsp\n"						\
 	    UNWIND_HINT_FUNC						\
 	    ASM_RET							\
-	    ".size " #tramp ", .-" #tramp "\n"				\
-	    ".popsection\n");						\
+	    MW_TRAMP_END(tramp));					\
 	void tramp(void)
 
 static bool wrap(void)
@@ -270,7 +261,8 @@ static bool __used notrace mmap_entry(struct mw_frame *f)
 	struct mm_struct *mm = current->mm;
 
 	hit(P_MMAP);
-	if (!watched(mm))
+	/* a file mapping neither makes a region nor replaces one */
+	if (!(f->r8 & (MAP_ANONYMOUS | MAP_FIXED)) || !watched(mm))
 		return false;
 	f->data[0] = f->dx;
 	f->data[1] = f->r8;
