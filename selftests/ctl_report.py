@@ -31,8 +31,8 @@ import re
 import subprocess
 import sys
 
-from mw_tap import (KSFT_PASS, KSFT_FAIL, CTL, Fail, check, diag, out,
-                    skip_all)
+from mw_tap import (CTL, Fail, check, diag, require_root_and_module,
+                    run_tests)
 
 
 MIB = 1 << 20
@@ -646,40 +646,18 @@ TESTS = [
 ]
 
 
+def stop_workload():
+    if S.work:
+        ctl("unwatch", S.work.pid)
+        S.work.stop()
+
+
 def main():
     global ZERO_PFN
 
-    if os.geteuid() != 0:
-        skip_all("must be run as root")
-    if not os.access(CTL, os.X_OK):
-        skip_all("memwatchctl not found at %s: build it, or set MEMWATCH_CTL"
-                 % CTL)
-    rc, _, se = ctl("status")
-    if rc != 0 and "not loaded" in se:
-        skip_all("the memwatch module is not loaded")
+    require_root_and_module()
     ZERO_PFN = zero_page_pfn()
-
-    out("TAP version 13")
-    out("1..%d" % len(TESTS))
-    failed = 0
-    try:
-        for n, (name, fn) in enumerate(TESTS, 1):
-            try:
-                fn()
-                out("ok %d - %s" % (n, name))
-            except Exception as e:  # a failure, or a broken workload
-                if not isinstance(e, Fail):
-                    e = "%s: %s" % (type(e).__name__, e)
-                diag(e)
-                out("not ok %d - %s" % (n, name))
-                failed += 1
-    finally:
-        if S.work:
-            ctl("unwatch", S.work.pid)
-            S.work.stop()
-    out("# %d passed, %d failed" % (len(TESTS) - failed, failed))
-    return KSFT_FAIL if failed else KSFT_PASS
-
+    return run_tests(TESTS, stop_workload)
 
 if __name__ == "__main__":
     sys.exit(main())

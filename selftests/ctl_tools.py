@@ -38,8 +38,8 @@ import time
 import xml.etree.ElementTree as ET
 import zlib
 
-from mw_tap import (KSFT_SKIP, CTL, Fail, check, diag, out, run_tests,
-                    Skip)
+from mw_tap import (CTL, Fail, check, diag, require_root_and_module,
+                    run_tests, Skip)
 
 MIB = 1 << 20
 TIMEOUT = 60
@@ -420,16 +420,9 @@ TESTS = [
 
 
 def main():
-    if os.geteuid() != 0:
-        out("1..0 # SKIP must be run as root")
-        return KSFT_SKIP
-    rc, _, se = ctl("status")
-    if rc != 0:
-        out("1..0 # SKIP the memwatch module is not loaded")
-        return KSFT_SKIP
+    require_root_and_module()
     return run_tests(TESTS,
                      lambda: shutil.rmtree(TMP, ignore_errors=True))
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -22,7 +22,8 @@ import subprocess
 import sys
 import time
 
-from mw_tap import CTL, KSFT_SKIP, Fail, check, diag, out, run_tests, Skip
+from mw_tap import (CTL, Fail, check, diag, require_root_and_module,
+                    run_tests, Skip)
 
 TIMEOUT = 60
 KPROBES = "/sys/kernel/debug/kprobes/list"
@@ -212,15 +213,8 @@ TESTS = [
 
 
 def main():
-    if os.geteuid() != 0:
-        out("1..0 # SKIP must be run as root")
-        return KSFT_SKIP
-    rc, _, _ = ctl("status")
-    if rc != 0:
-        out("1..0 # SKIP the memwatch module is not loaded")
-        return KSFT_SKIP
+    require_root_and_module()
     return run_tests(TESTS)
-
 
 if __name__ == "__main__":
     sys.exit(main())

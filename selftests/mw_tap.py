@@ -49,6 +49,21 @@ def ctl_path():
 CTL = ctl_path()
 
 
+def require_root_and_module():
+    """Skip the whole program (exit 4) unless run as root with memwatchctl
+    built and the memwatch module loaded."""
+    import subprocess
+    if os.geteuid() != 0:
+        skip_all("must be run as root")
+    if not os.access(CTL, os.X_OK):
+        skip_all("memwatchctl not found at %s: build it, or set MEMWATCH_CTL"
+                 % CTL)
+    st = subprocess.run([CTL, "status"], capture_output=True, text=True,
+                        errors="replace", timeout=60)
+    if st.returncode != 0 and "not loaded" in st.stderr:
+        skip_all("the memwatch module is not loaded")
+
+
 def run_tests(tests, cleanup=None):
     """Run (name, function) pairs as TAP tests: a Fail or any other
     exception is "not ok" with its message, a Skip is a skip. Returns the
