@@ -105,10 +105,10 @@ static inline bool watched(struct mm_struct *mm)
  * before the function runs. CALL_DEPTH_ACCOUNT balances the return-stack
  * accounting for the site's call, which no call thunk counted.
  */
-#define MW_TRAMP_ENTRY(tramp)						\
+#define MW_TRAMP_ENTRY(name)						\
 	".pushsection .text, \"ax\", @progbits\n"			\
-	".type " #tramp ", @function\n"					\
-	#tramp ":\n"							\
+	".type " name ", @function\n"					\
+	name ":\n"							\
 	ASM_ENDBR							\
 	"pushq %rbp\n"							\
 	"movq %rsp, %rbp\n"						\
@@ -131,16 +131,16 @@ static inline bool watched(struct mm_struct *mm)
 	"leave\n"							\
 	ASM_RET
 
-#define MW_TRAMP_END(tramp)						\
-	".size " #tramp ", .-" #tramp "\n"				\
+#define MW_TRAMP_END(name)						\
+	".size " name ", .-" name "\n"					\
 	".popsection\n"
 
 /* Calls @handler with the hooked function's arguments, then lets it run. */
 #define MW_TRAMPOLINE(tramp, handler)					\
-	asm(MW_TRAMP_ENTRY(tramp)					\
+	asm(MW_TRAMP_ENTRY(#tramp)					\
 	    "call " #handler "\n"					\
 	    MW_TRAMP_RESUME						\
-	    MW_TRAMP_END(tramp));					\
+	    MW_TRAMP_END(#tramp));					\
 	void tramp(void)
 
 /**
@@ -199,7 +199,7 @@ asm(".pushsection .text, \"ax\", @progbits\n"
 	".popsection\n");
 
 #define MW_WRAPPER(tramp, entry, exit)					\
-	asm(MW_TRAMP_ENTRY(tramp)					\
+	asm(MW_TRAMP_ENTRY(#tramp)					\
 	    "subq $24, %rsp\n"						\
 	    "movq %rsp, %rdi\n"						\
 	    "call " #entry "\n"						\
@@ -228,7 +228,7 @@ asm(".pushsection .text, \"ax\", @progbits\n"
 	    "addq $8, %rsp\n"						\
 	    UNWIND_HINT_FUNC						\
 	    ASM_RET							\
-	    MW_TRAMP_END(tramp));					\
+	    MW_TRAMP_END(#tramp));					\
 	void tramp(void)
 
 static bool wrap(void)
