@@ -105,10 +105,7 @@ static inline bool watched(struct mm_struct *mm)
  * before the function runs. CALL_DEPTH_ACCOUNT balances the return-stack
  * accounting for the site's call, which no call thunk counted.
  */
-#define MW_TRAMP_ENTRY(name)						\
-	".pushsection .text, \"ax\", @progbits\n"			\
-	".type " name ", @function\n"					\
-	name ":\n"							\
+#define MW_TRAMP_ENTRY							\
 	ASM_ENDBR							\
 	"pushq %rbp\n"							\
 	"movq %rsp, %rbp\n"						\
@@ -131,16 +128,16 @@ static inline bool watched(struct mm_struct *mm)
 	"leave\n"							\
 	ASM_RET
 
-#define MW_TRAMP_END(name)						\
-	".size " name ", .-" name "\n"					\
-	".popsection\n"
-
 /* Calls @handler with the hooked function's arguments, then lets it run. */
 #define MW_TRAMPOLINE(tramp, handler)					\
-	asm(MW_TRAMP_ENTRY(#tramp)					\
+	asm(".pushsection .text, \"ax\", @progbits\n"			\
+	    ".type " #tramp ", @function\n"				\
+	    #tramp ":\n"						\
+	    MW_TRAMP_ENTRY						\
 	    "call " #handler "\n"					\
 	    MW_TRAMP_RESUME						\
-	    MW_TRAMP_END(#tramp));					\
+	    ".size " #tramp ", .-" #tramp "\n"				\
+	    ".popsection\n");						\
 	void tramp(void)
 
 /**
@@ -199,7 +196,10 @@ asm(".pushsection .text, \"ax\", @progbits\n"
 	".popsection\n");
 
 #define MW_WRAPPER(tramp, entry, exit)					\
-	asm(MW_TRAMP_ENTRY(#tramp)					\
+	asm(".pushsection .text, \"ax\", @progbits\n"			\
+	    ".type " #tramp ", @function\n"				\
+	    #tramp ":\n"						\
+	    MW_TRAMP_ENTRY						\
 	    "subq $24, %rsp\n"						\
 	    "movq %rsp, %rdi\n"						\
 	    "call " #entry "\n"						\
@@ -228,7 +228,8 @@ asm(".pushsection .text, \"ax\", @progbits\n"
 	    "addq $8, %rsp\n"						\
 	    UNWIND_HINT_FUNC						\
 	    ASM_RET							\
-	    MW_TRAMP_END(#tramp));					\
+	    ".size " #tramp ", .-" #tramp "\n"				\
+	    ".popsection\n");						\
 	void tramp(void)
 
 static bool wrap(void)
