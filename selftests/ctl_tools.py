@@ -45,7 +45,9 @@ MIB = 1 << 20
 TIMEOUT = 60
 
 # Maps 64 MiB, touches 16 MiB of it in steps, names itself, then waits
-# for stdin to close (or exits at once with "exit" as its argument).
+# for stdin to close (or, with "exit" as its argument, exits a second
+# later: a sampler must see it all touched before the interpreter's exit
+# unmaps it).
 GROW_PY = r"""
 import ctypes, mmap, sys, time
 libc = ctypes.CDLL(None)
@@ -57,7 +59,9 @@ for i in range(16):
         m[(i << 20) + k] = 1
     time.sleep(0.02)
 print("ready", flush=True)
-if sys.argv[1:] != ["exit"]:
+if sys.argv[1:] == ["exit"]:
+    time.sleep(1)
+else:
     sys.stdin.read()
 """
 
