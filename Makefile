@@ -81,7 +81,7 @@ module:
 	$(if $(KDIR_NOTE),@echo "make: note: $(KDIR_NOTE)")
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/module modules
 
-# DEBUG build: self-tests at load, pr_debug on (see module/track.c)
+# DEBUG build: self-tests at load, pr_debug on (see module/selftest.c)
 module-debug:
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/module CONFIG_MEMWATCH_DEBUG=y modules
 

@@ -12,7 +12,8 @@
 /*
  * 6.12 passes do_mmap() a vm_flags argument before pgoff; the arguments
  * memwatch reads (file, addr, len, prot, flags) keep their registers.
- * 6.1 has page_*_rmap(), 6.12 folio_*_rmap_*(): probes.c picks its table.
+ * 6.1 has page_*_rmap(), 6.12 folio_*_rmap_*(): probes.c picks its
+ * handlers by COMPAT_CANNOT_FOLIO_RMAP.
  * The munmap core is do_mas_align_munmap() on 6.1 and do_vmi_align_munmap()
  * on 6.12, both with start and end in the fourth and fifth argument.
  */
@@ -45,6 +46,14 @@
 #define memwatch_dump_attrs(cb) (genl_dumpit_info(cb)->attrs)
 #else
 #define memwatch_dump_attrs(cb) (genl_info_dump(cb)->attrs)
+#endif
+
+/*
+ * Kernels without permission flags on multicast groups let any process
+ * join them; memwatch's events group asks for CAP_SYS_ADMIN where it can.
+ */
+#ifdef COMPAT_CANNOT_MCAST_PERM
+#define GENL_MCAST_CAP_SYS_ADMIN 0
 #endif
 
 #endif /* _MEMWATCH_COMPAT_H */

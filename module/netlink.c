@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The generic netlink family: policies, operations and the event group.
- * No tracking logic lives here; see track.c.
+ * The generic netlink family: policies, operations, and the "events"
+ * multicast group behind event.h. Requests are checked here (capabilities,
+ * access to the process, probes in place) and answered from reports; no
+ * tracking logic lives here.
  */
 
 #include <linux/capability.h>
-#include <linux/kprobes.h>
 #include <linux/pid_namespace.h>
 #include <linux/sched/task.h>
 #include <linux/utsname.h>
@@ -14,11 +15,12 @@
 #include <net/net_namespace.h>
 #include <uapi/linux/memwatch.h>
 
+#include "event.h"
 #include "netlink.h"
 #include "probes.h"
-#include "track.h"
-
-#define MEMWATCH_MODULE_VERSION "0.1.0"
+#include "region.h"
+#include "report.h"
+#include "watch.h"
 
 static struct genl_family mw_family;
 
@@ -26,10 +28,7 @@ enum { MW_MCGRP_EVENTS };
 
 static const struct genl_multicast_group mw_mcgrps[] = {
 	[MW_MCGRP_EVENTS] = { .name = MEMWATCH_MCGRP_EVENTS,
-#ifdef GENL_MCAST_CAP_SYS_ADMIN
-			      .flags = GENL_MCAST_CAP_SYS_ADMIN,
-#endif
-	},
+			      .flags = GENL_MCAST_CAP_SYS_ADMIN },
 };
 
 static const struct nla_policy watch_policy[MEMWATCH_A_WATCH_MAX + 1] = {
@@ -38,6 +37,10 @@ static const struct nla_policy watch_policy[MEMWATCH_A_WATCH_MAX + 1] = {
 };
 
 static const struct nla_policy unwatch_policy[MEMWATCH_A_WATCH_MAX + 1] = {
+	[MEMWATCH_A_WATCH_PID] = NLA_POLICY_MIN(NLA_U32, 1),
+};
+
+static const struct nla_policy watches_policy[MEMWATCH_A_WATCH_MAX + 1] = {
 	[MEMWATCH_A_WATCH_PID] = NLA_POLICY_MIN(NLA_U32, 1),
 };
 
@@ -257,6 +260,8 @@ static int watch_doit(struct sk_buff *skb, struct genl_info *info)
 	tgid = task_tgid_nr_ns(task, caller_ns());
 	if (task->flags & PF_KTHREAD)
 		ret = -EINVAL;
+	else if (!memwatch_probes_ready())
+		ret = -EOPNOTSUPP;
 	else
 		ret = memwatch_watch(task, flags);
 	put_task_struct(task);
@@ -601,7 +606,7 @@ static const struct genl_ops mw_ops[] = {
 		.cmd = MEMWATCH_CMD_GET_WATCHES,
 		.start = watches_start,
 		.dumpit = watches_dumpit,
-		.policy = unwatch_policy,
+		.policy = watches_policy,
 		.maxattr = MEMWATCH_A_WATCH_MAX,
 	},
 	{
@@ -631,8 +636,9 @@ static struct genl_family mw_family __ro_after_init = {
 #define EV_RING	1024
 
 /*
- * ev_lock protects the ring and ev_up. Producers run in probe context; the
- * worker sends what they queued from process context.
+ * ev_lock protects the ring and ev_up. Producers run in hooks, where
+ * nothing may sleep; the worker sends what they queued from process
+ * context.
  */
 static DEFINE_SPINLOCK(ev_lock);
 static struct memwatch_event ev_ring[EV_RING];
@@ -646,12 +652,12 @@ static DECLARE_WORK(ev_work, ev_work_fn);
  * memwatch_event_wanted() - whether anyone listens to the "events" group
  *
  * In any network namespace. Events nobody reads are not built, so that a
- * watched process that maps a lot does not pay for them. Callable from
- * probe context.
+ * watched process that maps a lot does not pay for them. Callable where
+ * nothing may sleep.
  *
  * Return: true if an event posted now would be queued.
  */
-bool __kprobes memwatch_event_wanted(void)
+bool memwatch_event_wanted(void)
 {
 	struct net *net;
 	bool ret = false;
@@ -671,11 +677,12 @@ bool __kprobes memwatch_event_wanted(void)
  * memwatch_event_post() - queue an event for the "events" group
  * @ev: the event, copied
  *
- * Callable from probe context. Without a listener the event is not queued.
+ * Callable where nothing may sleep. Without a listener the event is not
+ * queued.
  *
  * Return: false if the ring was full and the event was dropped.
  */
-bool __kprobes memwatch_event_post(const struct memwatch_event *ev)
+bool memwatch_event_post(const struct memwatch_event *ev)
 {
 	bool queued = false, up;
 

@@ -1,37 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The generic netlink family, registered last at load and unregistered
+ * first at unload; netlink.c implements it, and the event interface of
+ * event.h behind it.
+ */
 #ifndef _MEMWATCH_NETLINK_H
 #define _MEMWATCH_NETLINK_H
 
-#include <linux/sched.h>
-#include <linux/types.h>
-
-/**
- * struct memwatch_event - an event on its way to the "events" group
- * @type: enum memwatch_event_type
- * @pid: the process, in the watcher's pid namespace
- * @tid: the thread that caused it, 0 if none
- * @comm: that thread's name
- * @ns: time since the watch started
- * @region_id: region events: the region
- * @start: region events: first byte of the range
- * @end: region events: one past its last byte
- * @kind: region events: enum memwatch_region_kind
- * @flags: region events: MEMWATCH_REGION_F_*
- * @ppid: fork events: the parent
- */
-struct memwatch_event {
-	u32 type;
-	pid_t pid, tid;
-	char comm[TASK_COMM_LEN];
-	u64 ns;
-	u64 region_id, start, end;
-	u32 kind, flags;
-	pid_t ppid;
-};
+/* what GET_STATUS reports and MODULE_VERSION() says */
+#define MEMWATCH_MODULE_VERSION "0.1.0"
 
 int memwatch_netlink_init(void);
 void memwatch_netlink_uninit(void);
-bool memwatch_event_wanted(void);
-bool memwatch_event_post(const struct memwatch_event *ev);
 
 #endif /* _MEMWATCH_NETLINK_H */

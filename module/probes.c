@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Probe tables and handlers. Every kernel function memwatch hooks is hooked
- * with an ftrace direct call: the function's ftrace site calls a trampoline
- * of ours, nothing between; no ftrace_regs, no list of ftrace_ops, no
- * pt_regs, no kprobe. The handlers run in the context of the hooked
- * function's caller, preemptible, and must not sleep: they decode
- * arguments and call the track.c hooks, nothing else.
+ * The probe table, its handlers, and attaching them. Every kernel function
+ * memwatch hooks is hooked with an ftrace direct call: the function's
+ * ftrace site calls a trampoline of ours (tramp.h), nothing between; no
+ * ftrace_regs, no list of ftrace_ops, no pt_regs, no kprobe. The handlers
+ * run in the context of the hooked function's caller and must not sleep:
+ * the VMA-level ones are preemptible, the page-level ones run under the
+ * page table lock and disable preemption for the tracking (see fenter()),
+ * the tracepoint ones run with preemption off. They decode arguments and
+ * call the hooks of track.c and watch.c, nothing else.
  *
  * The page-level functions run for every anonymous page any process maps
  * or unmaps; brk and exit_mmap() only need their arguments. Their
@@ -15,7 +18,7 @@
  * process runs the function itself and passes its return value to an exit
  * handler before returning to the caller, as BPF's fexit trampolines do.
  *
- * All probes are registered at load and stay armed until unload; with no
+ * All probes are attached at load and stay armed until unload; with no
  * live watch every handler returns after its first test, and an
  * unwatched process never has a function run from a wrapper.
  */
@@ -32,13 +35,11 @@
 #include <linux/string.h>
 #include <linux/tracepoint.h>
 #include <uapi/linux/mman.h>
-#include <asm/ibt.h>
-#include <asm/linkage.h>
-#include <asm/nospec-branch.h>
-#include <asm/unwind_hints.h>
 
 #include "probes.h"
 #include "track.h"
+#include "tramp.h"
+#include "watch.h"
 
 enum mw_probe_type { MW_DIRECT, MW_TRACEPOINT };
 
@@ -94,143 +95,12 @@ static inline void hit(int idx)
 
 static inline bool watched(struct mm_struct *mm)
 {
-	return mm && memwatch_track_watched(mm);
+	return mm && memwatch_watched(mm);
 }
 
-/* ---- trampolines -------------------------------------------------------- */
+/* ---- wrapped calls ------------------------------------------------------ */
 
-/*
- * The site calls the trampoline on the hooked function's stack, before its
- * first instruction: the six argument registers are live and are restored
- * before the function runs. CALL_DEPTH_ACCOUNT balances the return-stack
- * accounting for the site's call, which no call thunk counted.
- */
-#define MW_TRAMP_ENTRY							\
-	ASM_ENDBR							\
-	"pushq %rbp\n"							\
-	"movq %rsp, %rbp\n"						\
-	CALL_DEPTH_ACCOUNT						\
-	"pushq %rdi\n"							\
-	"pushq %rsi\n"							\
-	"pushq %rdx\n"							\
-	"pushq %rcx\n"							\
-	"pushq %r8\n"							\
-	"pushq %r9\n"
-
-/* back to the function with its arguments, as the site left them */
-#define MW_TRAMP_RESUME							\
-	"popq %r9\n"							\
-	"popq %r8\n"							\
-	"popq %rcx\n"							\
-	"popq %rdx\n"							\
-	"popq %rsi\n"							\
-	"popq %rdi\n"							\
-	"leave\n"							\
-	ASM_RET
-
-/* Calls @handler with the hooked function's arguments, then lets it run. */
-#define MW_TRAMPOLINE(tramp, handler)					\
-	asm(".pushsection .text, \"ax\", @progbits\n"			\
-	    ".type " #tramp ", @function\n"				\
-	    #tramp ":\n"						\
-	    MW_TRAMP_ENTRY						\
-	    "call " #handler "\n"					\
-	    MW_TRAMP_RESUME						\
-	    ".size " #tramp ", .-" #tramp "\n"				\
-	    ".popsection\n");						\
-	void tramp(void)
-
-/**
- * struct mw_frame - a wrapper's frame, as its handlers see it
- * @data: the entry handler's notes for the exit handler
- * @r9: the hooked function's sixth argument
- * @r8: fifth
- * @cx: fourth
- * @dx: third
- * @si: second
- * @di: first
- * @bp: the caller's frame pointer
- * @body: where the site returns to: the function past its ftrace site
- * @ret: the caller's return address
- * @stack: the arguments past the sixth, on the caller's stack
- */
-struct mw_frame {
-	unsigned long data[3];
-	unsigned long r9, r8, cx, dx, si, di;
-	unsigned long bp, body, ret;
-	unsigned long stack[];
-};
-
-/* stack arguments a wrapper passes on: more than any wrapped function takes */
-#define MW_WRAP_STACK_ARGS 4
-
-/*
- * MW_WRAPPER: the trampoline saves the argument registers into a struct
- * mw_frame and calls @entry with it. If @entry returns false the function
- * runs as with MW_TRAMPOLINE. Otherwise the trampoline calls the function's
- * body (past the site) with the same registers and a copy of the stack
- * arguments, calls @exit with the frame and the return value, and returns
- * what @exit returns to the function's caller, skipping the site's return
- * address.
- *
- * The body is entered by mw_call_rax: a return to the address in %rax, so
- * that no indirect branch lands where IBT would want an ENDBR. While the
- * body runs, the unwinder sees the wrapper's frame (ORC from objtool) and
- * then the body address as its caller: the stack stays reliable.
- *
- * mw_call_rax is the one function the wrappers call directly: it has the
- * padding before it that call depth tracking patches call sites to use.
- *
- * A task may sleep in the body; the per-CPU count @wrapped (raised by an
- * entry handler that returns true, dropped by the exit handler) lets
- * unloading wait until none is left inside.
- */
-asm(".pushsection .text, \"ax\", @progbits\n"
-	ASM_FUNC_ALIGN "\n"
-	".type mw_call_rax, @function\n"
-	"mw_call_rax:\n"
-	"pushq %rax\n"
-	UNWIND_HINT_FUNC
-	ASM_RET
-	".size mw_call_rax, .-mw_call_rax\n"
-	".popsection\n");
-
-#define MW_WRAPPER(tramp, entry, exit)					\
-	asm(".pushsection .text, \"ax\", @progbits\n"			\
-	    ".type " #tramp ", @function\n"				\
-	    #tramp ":\n"						\
-	    MW_TRAMP_ENTRY						\
-	    "subq $24, %rsp\n"						\
-	    "movq %rsp, %rdi\n"						\
-	    "call " #entry "\n"						\
-	    "testb %al, %al\n"						\
-	    "jnz 1f\n"							\
-	    "addq $24, %rsp\n"						\
-	    MW_TRAMP_RESUME						\
-	    "1:\n"							\
-	    "pushq 48(%rbp)\n"						\
-	    "pushq 40(%rbp)\n"						\
-	    "pushq 32(%rbp)\n"						\
-	    "pushq 24(%rbp)\n"						\
-	    "movq -8(%rbp), %rdi\n"					\
-	    "movq -16(%rbp), %rsi\n"					\
-	    "movq -24(%rbp), %rdx\n"					\
-	    "movq -32(%rbp), %rcx\n"					\
-	    "movq -40(%rbp), %r8\n"					\
-	    "movq -48(%rbp), %r9\n"					\
-	    "movq 8(%rbp), %rax\n"					\
-	    "call mw_call_rax\n"					\
-	    "addq $32, %rsp\n"						\
-	    "movq %rsp, %rdi\n"						\
-	    "movq %rax, %rsi\n"						\
-	    "call " #exit "\n"						\
-	    "leave\n"							\
-	    "addq $8, %rsp\n"						\
-	    UNWIND_HINT_FUNC						\
-	    ASM_RET							\
-	    ".size " #tramp ", .-" #tramp "\n"				\
-	    ".popsection\n");						\
-	void tramp(void)
+MW_DEFINE_CALL_RAX();
 
 static bool wrap(void)
 {
@@ -360,7 +230,7 @@ static void __used notrace exit_fn(struct mm_struct *mm)
 {
 	hit(P_EXIT);
 	if (watched(mm))
-		memwatch_track_exit(mm);
+		memwatch_exit_mmap(mm);
 }
 
 MW_WRAPPER(mmap_tramp, mmap_entry, mmap_exit);
@@ -374,14 +244,14 @@ static void exec_tp(void *data, struct task_struct *p, pid_t old_pid,
 		    struct linux_binprm *bprm)
 {
 	hit(P_EXEC);
-	memwatch_track_exec(p);
+	memwatch_exec(p);
 }
 
 static void fork_tp(void *data, struct task_struct *parent,
 		    struct task_struct *child)
 {
 	hit(P_FORK);
-	memwatch_track_fork(parent, child);
+	memwatch_fork(parent, child);
 }
 
 /* ---- page level --------------------------------------------------------- */
@@ -389,7 +259,7 @@ static void fork_tp(void *data, struct task_struct *parent,
 /*
  * The page hooks run for every anonymous page any process maps or unmaps.
  * An unwatched process pays the trampoline's call and the test of its mm's
- * bucket in the watch hash (memwatch_track_maybe()); only an mm whose
+ * bucket in the watch hash (memwatch_maybe_watched()); only an mm whose
  * bucket holds a watch is looked up under RCU, and only a watched one
  * takes ftrace's recursion lock around the tracking. Nothing between the
  * lookup and the lock can reach the hooked functions again.
@@ -413,7 +283,7 @@ static __always_inline void page_add(int idx, struct vm_area_struct *vma,
 	int bit;
 
 	rcu_read_lock();
-	t = memwatch_track_target(vma->vm_mm);
+	t = memwatch_lookup(vma->vm_mm);
 	if (t) {
 		bit = fenter(idx);
 		if (bit >= 0) {
@@ -437,7 +307,7 @@ static void __used notrace add_new_fn(struct page *page,
 				      unsigned long addr)
 {
 	hit(P_ADD_NEW);
-	if (memwatch_track_maybe(vma->vm_mm))
+	if (memwatch_maybe_watched(vma->vm_mm))
 		page_add(P_ADD_NEW, vma, addr,
 			 page_nr(page, PageCompound(page)), true);
 }
@@ -448,7 +318,7 @@ static void __used notrace add_fn(struct page *page,
 				  unsigned long addr, rmap_t flags)
 {
 	hit(P_ADD);
-	if (memwatch_track_maybe(vma->vm_mm))
+	if (memwatch_maybe_watched(vma->vm_mm))
 		page_add(P_ADD, vma, addr,
 			 page_nr(page, flags & RMAP_COMPOUND), false);
 }
@@ -463,10 +333,10 @@ static void __used notrace remove_fn(struct page *page,
 	int bit;
 
 	hit(P_REMOVE);
-	if (!memwatch_track_maybe(vma->vm_mm))
+	if (!memwatch_maybe_watched(vma->vm_mm))
 		return;
 	rcu_read_lock();
-	t = memwatch_track_target(vma->vm_mm);
+	t = memwatch_lookup(vma->vm_mm);
 	if (t && PageAnon(page) && !PageKsm(page) && !PageHuge(page)) {
 		bit = fenter(P_REMOVE);
 		if (bit >= 0) {
@@ -500,7 +370,7 @@ static void __used notrace add_new_fn(struct folio *folio,
 				      unsigned long addr)
 {
 	hit(P_ADD_NEW);
-	if (memwatch_track_maybe(vma->vm_mm))
+	if (memwatch_maybe_watched(vma->vm_mm))
 		page_add(P_ADD_NEW, vma, addr, folio_nr_pages(folio), true);
 }
 
@@ -510,7 +380,7 @@ static void __used notrace add_fn(struct folio *folio, struct page *page,
 				  unsigned long addr)
 {
 	hit(P_ADD);
-	if (memwatch_track_maybe(vma->vm_mm))
+	if (memwatch_maybe_watched(vma->vm_mm))
 		page_add(P_ADD, vma, addr, nr, false);
 }
 
@@ -520,7 +390,7 @@ static void __used notrace add_pmd_fn(struct folio *folio, struct page *page,
 				      unsigned long addr)
 {
 	hit(P_ADD_PMD);
-	if (memwatch_track_maybe(vma->vm_mm))
+	if (memwatch_maybe_watched(vma->vm_mm))
 		page_add(P_ADD_PMD, vma, addr, HPAGE_PMD_NR, false);
 }
 
@@ -534,10 +404,10 @@ static __always_inline void remove_folio(int idx, struct folio *folio,
 	int bit;
 
 	hit(idx);
-	if (!memwatch_track_maybe(vma->vm_mm))
+	if (!memwatch_maybe_watched(vma->vm_mm))
 		return;
 	rcu_read_lock();
-	t = memwatch_track_target(vma->vm_mm);
+	t = memwatch_lookup(vma->vm_mm);
 	if (t && folio_test_anon(folio) && !folio_test_ksm(folio) &&
 	    !folio_test_hugetlb(folio)) {
 		bit = fenter(idx);
@@ -656,24 +526,23 @@ static void detach(struct mw_probe *p)
 }
 
 /**
- * memwatch_probes_enable() - check that the probes are ready for a watch
- * @on: a watch is about to start
+ * memwatch_probes_ready() - whether every probe a watch needs is attached
  *
  * The probes stay armed from load to unload. Arming and disarming them as
  * watches come and go would re-patch the probed functions' ftrace sites
  * under running CPUs again and again; the handlers' first test (no live
- * watch) is cheaper than that risk.
+ * watch) is cheaper than that risk. So a watch only needs them attached.
  *
- * Return: 0, or -EOPNOTSUPP if a probe memwatch needs did not attach.
+ * Return: true if they all are.
  */
-int memwatch_probes_enable(bool on)
+bool memwatch_probes_ready(void)
 {
 	int i;
 
-	for (i = 0; i < NR_PROBES && on; i++)
+	for (i = 0; i < NR_PROBES; i++)
 		if (probes[i].symbol && !probes[i].attached)
-			return -EOPNOTSUPP;
-	return 0;
+			return false;
+	return true;
 }
 
 /**
@@ -719,7 +588,7 @@ void memwatch_probes_info(unsigned int idx, struct memwatch_probe_info *info)
 }
 
 /**
- * memwatch_probes_init() - register every probe, disabled
+ * memwatch_probes_init() - attach every probe; they stay armed until unload
  *
  * A probe that cannot attach is reported by GET_STATUS and makes WATCH
  * fail; loading still succeeds so that the status can be read.

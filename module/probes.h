@@ -1,4 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The probes: the kernel functions and tracepoints memwatch hooks, attached
+ * at load and detached at unload (probes.c), and their state for
+ * GET_STATUS. Only main.c and netlink.c use this header; the tracking core
+ * knows nothing of how its hooks are called.
+ */
 #ifndef _MEMWATCH_PROBES_H
 #define _MEMWATCH_PROBES_H
 
@@ -10,7 +16,8 @@
  * @attached: registered with the kernel
  * @error: errno of a failed registration, else 0
  * @hits: times its handler ran
- * @missed: hits the kernel dropped
+ * @missed: hits that could not be tracked (the handler found itself
+ *	already running on that CPU)
  */
 struct memwatch_probe_info {
 	const char *symbol;
@@ -22,7 +29,7 @@ struct memwatch_probe_info {
 
 int memwatch_probes_init(void);
 void memwatch_probes_uninit(void);
-int memwatch_probes_enable(bool on);
+bool memwatch_probes_ready(void);
 unsigned int memwatch_probes_count(void);
 void memwatch_probes_info(unsigned int idx, struct memwatch_probe_info *info);
 
