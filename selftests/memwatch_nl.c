@@ -838,8 +838,19 @@ TEST_F(memwatch_nl, status_counts_watches)
 {
 	pid_t pid = idle_kid(_metadata, self);
 	struct mw_status a, b, c;
+	int i;
 
-	ASSERT_EQ(0, mw_get_status(&self->nl, &a));
+	/*
+	 * The regions of a watch that just ended are freed after an RCU grace
+	 * period: with no watch left, wait until they are gone, so that none
+	 * is freed while this watch's are counted.
+	 */
+	for (i = 0; i < 250; i++) {
+		ASSERT_EQ(0, mw_get_status(&self->nl, &a));
+		if (a.watches || !a.regions)
+			break;
+		usleep(20000);
+	}
 	ASSERT_EQ(0, mw_watch(&self->nl, pid, 0, NULL));
 	note_watch(self, pid);
 	ASSERT_EQ(0, mw_get_status(&self->nl, &b));
