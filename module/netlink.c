@@ -98,7 +98,8 @@ static int put_probe(struct sk_buff *msg, unsigned int idx)
 	    nla_put_u64_64bit(msg, MEMWATCH_A_PROBE_HITS, pi.hits,
 			      MEMWATCH_A_PROBE_PAD) ||
 	    nla_put_u64_64bit(msg, MEMWATCH_A_PROBE_MISSED, pi.missed,
-			      MEMWATCH_A_PROBE_PAD)) {
+			      MEMWATCH_A_PROBE_PAD) ||
+	    nla_put_u32(msg, MEMWATCH_A_PROBE_MECHANISM, pi.mechanism)) {
 		nla_nest_cancel(msg, nest);
 		return -EMSGSIZE;
 	}
@@ -288,7 +289,7 @@ static int watch_doit(struct sk_buff *skb, struct genl_info *info)
 		return ret;
 	case -EOPNOTSUPP:
 		NL_SET_ERR_MSG(info->extack,
-			       "a kernel function memwatch needs could not be probed");
+			       "a kernel function memwatch needs is not hooked (see its status; load memwatch with hooks=kprobe if a BPF program holds it)");
 		return ret;
 	default:
 		return ret;

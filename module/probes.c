@@ -1,22 +1,38 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The probe table, its handlers, and attaching them. Every kernel function
- * memwatch hooks is hooked with an ftrace direct call: the function's
- * ftrace site calls a trampoline of ours (tramp.h), nothing between; no
- * ftrace_regs, no list of ftrace_ops, no pt_regs, no kprobe. The handlers
- * run in the context of the hooked function's caller and must not sleep:
- * the VMA-level ones are preemptible, the page-level ones run under the
- * page table lock and disable preemption for the tracking (see fenter()),
- * the tracepoint ones run with preemption off. They decode arguments and
- * call the hooks of track.c and watch.c, nothing else.
+ * The probe table, its handlers, and attaching them. Each kernel function
+ * memwatch hooks is hooked one of two ways, chosen per function at load
+ * by the module parameter hooks:
+ *
+ * - an ftrace direct call (the fast way): the function's ftrace site calls
+ *   a trampoline of ours (tramp.h), nothing between; no ftrace_regs, no
+ *   list of ftrace_ops, no pt_regs. A function takes one direct call, so
+ *   a BPF fentry/fexit program that holds it first keeps it, and while
+ *   memwatch holds it such programs cannot attach.
+ * - a kprobe, or a kretprobe where the return value matters (the kernel's
+ *   own way, which shares the function with every other tracer and whose
+ *   code paths the kernel maintains for IBT and the rest): the handler
+ *   gets the pt_regs of the function's entry and return.
+ *
+ * hooks=direct uses only direct calls, hooks=kprobe only kprobes, and
+ * hooks=auto (the default) a direct call where one attaches and a kprobe
+ * where not. Either way the same handlers decode the same arguments and
+ * call the hooks of track.c and watch.c, nothing else. They run in the
+ * context of the hooked function's caller and must not sleep: the
+ * VMA-level ones are preemptible under direct calls, the page-level ones
+ * run under the page table lock and disable preemption for the tracking
+ * (see fenter()), kprobe handlers and tracepoint ones run with preemption
+ * off.
  *
  * The page-level functions run for every anonymous page any process maps
  * or unmaps; brk and exit_mmap() only need their arguments. Their
  * trampoline (MW_TRAMPOLINE) calls the handler and then lets the function
- * run. The other VMA-level functions need their return value as well:
- * their trampoline (MW_WRAPPER) calls an entry handler, and for a watched
- * process runs the function itself and passes its return value to an exit
- * handler before returning to the caller, as BPF's fexit trampolines do.
+ * run; their kprobe calls it from the pre-handler. The other VMA-level
+ * functions need their return value as well: their trampoline
+ * (MW_WRAPPER) calls an entry handler, and for a watched process runs the
+ * function itself and passes its return value to an exit handler before
+ * returning to the caller, as BPF's fexit trampolines do; their
+ * kretprobe calls the same two handlers at entry and return.
  *
  * All probes are attached at load and stay armed until unload; with no
  * live watch every handler returns after its first test, and an
@@ -25,6 +41,8 @@
 
 #include <linux/delay.h>
 #include <linux/ftrace.h>
+#include <linux/kprobes.h>
+#include <linux/moduleparam.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/percpu.h>
@@ -34,6 +52,7 @@
 #include <linux/sched/mm.h>
 #include <linux/string.h>
 #include <linux/tracepoint.h>
+#include <uapi/linux/memwatch.h>
 #include <uapi/linux/mman.h>
 
 #include "probes.h"
@@ -41,14 +60,29 @@
 #include "tramp.h"
 #include "watch.h"
 
-enum mw_probe_type { MW_DIRECT, MW_TRACEPOINT };
+static char *hooks = "auto";
+module_param(hooks, charp, 0444);
+MODULE_PARM_DESC(hooks, "How kernel functions are hooked, read at load: auto (ftrace direct calls, kprobes where a direct call cannot attach), direct or kprobe (default auto)");
+
+enum mw_hooks { MW_HOOKS_AUTO, MW_HOOKS_DIRECT, MW_HOOKS_KPROBE };
+
+static const char *const hooks_names[] = {
+	[MW_HOOKS_AUTO] = "auto",
+	[MW_HOOKS_DIRECT] = "direct",
+	[MW_HOOKS_KPROBE] = "kprobe",
+};
+
+enum mw_probe_type { MW_FUNCTION, MW_TRACEPOINT };
 
 /**
  * struct mw_probe - one probe and its state
  * @symbol: function or tracepoint name
  * @type: enum mw_probe_type
- * @fops: the ftrace_ops of the direct call, for MW_DIRECT
- * @tramp: the trampoline it calls, for MW_DIRECT
+ * @mech: enum memwatch_probe_mechanism it is attached with, or NONE
+ * @fops: the ftrace_ops of the direct call
+ * @tramp: the trampoline the direct call enters
+ * @kp: the kprobe, for functions whose return does not matter
+ * @rp: the kretprobe, for the others (@rp.handler set in the table)
  * @tp_func: handler, for MW_TRACEPOINT
  * @tp: the tracepoint found at load
  * @attached: registered
@@ -57,8 +91,11 @@ enum mw_probe_type { MW_DIRECT, MW_TRACEPOINT };
 struct mw_probe {
 	const char *symbol;
 	enum mw_probe_type type;
+	u32 mech;
 	struct ftrace_ops fops;
 	void (*tramp)(void);
+	struct kprobe kp;
+	struct kretprobe rp;
 	void *tp_func;
 	struct tracepoint *tp;
 	bool attached;
@@ -102,18 +139,6 @@ static inline bool watched(struct mm_struct *mm)
 
 MW_DEFINE_CALL_RAX();
 
-static bool wrap(void)
-{
-	this_cpu_inc(wrapped);
-	return true;
-}
-
-static unsigned long unwrap(unsigned long ret)
-{
-	this_cpu_dec(wrapped);
-	return ret;
-}
-
 static long wrapped_count(void)
 {
 	long n = 0;
@@ -127,7 +152,7 @@ static long wrapped_count(void)
 /* ---- VMA level ---------------------------------------------------------- */
 
 /* do_mmap(file, addr, len, prot, flags, ...) */
-static bool __used notrace mmap_entry(struct mw_frame *f)
+static bool mmap_entry(struct mw_frame *f)
 {
 	struct mm_struct *mm = current->mm;
 
@@ -138,18 +163,16 @@ static bool __used notrace mmap_entry(struct mw_frame *f)
 	f->data[0] = f->dx;
 	f->data[1] = f->r8;
 	memwatch_track_mmap_begin(mm, f->si, f->dx, f->r8);
-	return wrap();
+	return true;
 }
 
-static unsigned long __used notrace mmap_exit(struct mw_frame *f,
-					      unsigned long ret)
+static void mmap_exit(struct mw_frame *f, unsigned long ret)
 {
 	memwatch_track_mmap_end(current->mm, ret, f->data[0], f->data[1]);
-	return unwrap(ret);
 }
 
 /* do_mas_align_munmap() / do_vmi_align_munmap(): mm, start, end in dx, cx, r8 */
-static bool __used notrace munmap_entry(struct mw_frame *f)
+static bool munmap_entry(struct mw_frame *f)
 {
 	struct mm_struct *mm = (struct mm_struct *)f->dx;
 
@@ -158,19 +181,17 @@ static bool __used notrace munmap_entry(struct mw_frame *f)
 		return false;
 	f->data[0] = (unsigned long)mm;
 	memwatch_track_unmap(mm, f->cx, f->r8);
-	return wrap();
+	return true;
 }
 
-static unsigned long __used notrace munmap_exit(struct mw_frame *f,
-						unsigned long ret)
+static void munmap_exit(struct mw_frame *f, unsigned long ret)
 {
 	if ((int)ret < 0)
 		memwatch_track_unmap_failed((struct mm_struct *)f->data[0]);
-	return unwrap(ret);
 }
 
 /* move_vma(vma, old_addr, old_len, new_len, new_addr, locked, flags, ...) */
-static bool __used notrace move_entry(struct mw_frame *f)
+static bool move_entry(struct mw_frame *f)
 {
 	struct vm_area_struct *vma = (struct vm_area_struct *)f->di;
 
@@ -179,19 +200,17 @@ static bool __used notrace move_entry(struct mw_frame *f)
 		return false;
 	memwatch_track_move(vma, f->si, f->dx, f->r8, f->cx,
 			    f->stack[0] & MREMAP_DONTUNMAP);
-	return wrap();
+	return true;
 }
 
-static unsigned long __used notrace move_exit(struct mw_frame *f,
-					      unsigned long ret)
+static void move_exit(struct mw_frame *f, unsigned long ret)
 {
 	if (IS_ERR_VALUE(ret))
 		memwatch_track_move_failed(current->mm);
-	return unwrap(ret);
 }
 
 /* __x64_sys_mremap(regs): the user's arguments are in *regs */
-static bool __used notrace mremap_entry(struct mw_frame *f)
+static bool mremap_entry(struct mw_frame *f)
 {
 	const struct pt_regs *u = (const struct pt_regs *)f->di;
 
@@ -202,17 +221,81 @@ static bool __used notrace mremap_entry(struct mw_frame *f)
 	f->data[0] = u->di;
 	f->data[1] = u->si;
 	f->data[2] = u->dx;
-	return wrap();
+	return true;
 }
 
-static unsigned long __used notrace mremap_exit(struct mw_frame *f,
-						unsigned long ret)
+static void mremap_exit(struct mw_frame *f, unsigned long ret)
 {
 	if (ret == f->data[0])
 		memwatch_track_mremap_grown(current->mm, f->data[0],
 					    f->data[1], f->data[2]);
-	return unwrap(ret);
 }
+
+/*
+ * The wrappers' entry and exit: the entry handler's true sends the call
+ * through the wrapper, and raises the count of calls unloading waits for.
+ */
+#define MW_DIRECT_WRAPPER(name)						\
+static bool __used notrace name##_dentry(struct mw_frame *f)		\
+{									\
+	if (!name##_entry(f))						\
+		return false;						\
+	this_cpu_inc(wrapped);						\
+	return true;							\
+}									\
+static unsigned long __used notrace name##_dexit(struct mw_frame *f,	\
+						 unsigned long ret)	\
+{									\
+	name##_exit(f, ret);						\
+	this_cpu_dec(wrapped);						\
+	return ret;							\
+}									\
+MW_WRAPPER(name##_tramp, name##_dentry, name##_dexit)
+
+/*
+ * The same handlers under a kretprobe: the frame is built from the entry's
+ * pt_regs in the instance's data, and only a call the entry handler wants
+ * keeps its instance until the return.
+ */
+static void frame_from_regs(struct mw_frame *f, struct pt_regs *regs)
+{
+	unsigned int i;
+
+	f->di = regs->di;
+	f->si = regs->si;
+	f->dx = regs->dx;
+	f->cx = regs->cx;
+	f->r8 = regs->r8;
+	f->r9 = regs->r9;
+	for (i = 0; i < MW_WRAP_STACK_ARGS; i++)
+		f->stack[i] = regs_get_kernel_argument(regs, 6 + i);
+}
+
+#define MW_KRETPROBE(name)						\
+static int name##_kentry(struct kretprobe_instance *ri,		\
+			 struct pt_regs *regs)				\
+{									\
+	struct mw_frame *f = (struct mw_frame *)ri->data;		\
+									\
+	frame_from_regs(f, regs);					\
+	return name##_entry(f) ? 0 : 1;					\
+}									\
+static int name##_kret(struct kretprobe_instance *ri,			\
+		       struct pt_regs *regs)				\
+{									\
+	name##_exit((struct mw_frame *)ri->data,			\
+		    regs_return_value(regs));				\
+	return 0;							\
+}
+
+MW_DIRECT_WRAPPER(mmap);
+MW_DIRECT_WRAPPER(munmap);
+MW_DIRECT_WRAPPER(move);
+MW_DIRECT_WRAPPER(mremap);
+MW_KRETPROBE(mmap)
+MW_KRETPROBE(munmap)
+MW_KRETPROBE(move)
+MW_KRETPROBE(mremap)
 
 /* do_brk_flags(iter, vma, addr, len, flags) */
 static void __used notrace brk_fn(void *iter, struct vm_area_struct *vma,
@@ -225,6 +308,12 @@ static void __used notrace brk_fn(void *iter, struct vm_area_struct *vma,
 		memwatch_track_brk(mm, addr, len);
 }
 
+static int brk_kp(struct kprobe *p, struct pt_regs *regs)
+{
+	brk_fn(NULL, NULL, regs->dx, regs->cx);
+	return 0;
+}
+
 /* exit_mmap(mm) */
 static void __used notrace exit_fn(struct mm_struct *mm)
 {
@@ -233,10 +322,12 @@ static void __used notrace exit_fn(struct mm_struct *mm)
 		memwatch_exit_mmap(mm);
 }
 
-MW_WRAPPER(mmap_tramp, mmap_entry, mmap_exit);
-MW_WRAPPER(munmap_tramp, munmap_entry, munmap_exit);
-MW_WRAPPER(move_tramp, move_entry, move_exit);
-MW_WRAPPER(mremap_tramp, mremap_entry, mremap_exit);
+static int exit_kp(struct kprobe *p, struct pt_regs *regs)
+{
+	exit_fn((struct mm_struct *)regs->di);
+	return 0;
+}
+
 MW_TRAMPOLINE(brk_tramp, brk_fn);
 MW_TRAMPOLINE(exit_tramp, exit_fn);
 
@@ -262,20 +353,32 @@ static void fork_tp(void *data, struct task_struct *parent,
  * bucket in the watch hash (memwatch_maybe_watched()); only an mm whose
  * bucket holds a watch is looked up under RCU, and only a watched one
  * takes ftrace's recursion lock around the tracking. Nothing between the
- * lookup and the lock can reach the hooked functions again.
+ * lookup and the lock can reach the hooked functions again. Under a
+ * kprobe, kprobes' own recursion check (a nested hit counts as missed) and
+ * its disabled preemption stand in for the lock: @direct says which.
  */
 
 /* The recursion lock also disables preemption, as the pending adds need. */
-static __always_inline int fenter(int idx)
+static __always_inline int fenter(int idx, bool direct)
 {
-	int bit = ftrace_test_recursion_trylock(_THIS_IP_, _RET_IP_);
+	int bit;
 
+	if (!direct)
+		return 0;
+	bit = ftrace_test_recursion_trylock(_THIS_IP_, _RET_IP_);
 	if (bit < 0)
 		raw_cpu_inc(probe_missed[idx]);
 	return bit;
 }
 
-static __always_inline void page_add(int idx, struct vm_area_struct *vma,
+static __always_inline void fleave(int bit, bool direct)
+{
+	if (direct)
+		ftrace_test_recursion_unlock(bit);
+}
+
+static __always_inline void page_add(int idx, bool direct,
+				     struct vm_area_struct *vma,
 				     unsigned long addr, unsigned long nr,
 				     bool new)
 {
@@ -285,14 +388,20 @@ static __always_inline void page_add(int idx, struct vm_area_struct *vma,
 	rcu_read_lock();
 	t = memwatch_lookup(vma->vm_mm);
 	if (t) {
-		bit = fenter(idx);
+		bit = fenter(idx, direct);
 		if (bit >= 0) {
 			memwatch_track_page_add(t, vma, addr, nr, new);
-			ftrace_test_recursion_unlock(bit);
+			fleave(bit, direct);
 		}
 	}
 	rcu_read_unlock();
 }
+
+/*
+ * Each page handler comes twice: NAME_fn() with the hooked function's
+ * arguments, for its trampoline, and NAME_kp() with its pt_regs, for its
+ * kprobe. Both expand the same __always_inline body.
+ */
 
 #ifdef COMPAT_CANNOT_FOLIO_RMAP
 
@@ -302,31 +411,31 @@ static inline unsigned long page_nr(struct page *page, bool compound)
 }
 
 /* page_add_new_anon_rmap(page, vma, address) */
-static void __used notrace add_new_fn(struct page *page,
-				      struct vm_area_struct *vma,
-				      unsigned long addr)
+static __always_inline void add_new(bool direct, struct page *page,
+				    struct vm_area_struct *vma,
+				    unsigned long addr)
 {
 	hit(P_ADD_NEW);
 	if (memwatch_maybe_watched(vma->vm_mm))
-		page_add(P_ADD_NEW, vma, addr,
+		page_add(P_ADD_NEW, direct, vma, addr,
 			 page_nr(page, PageCompound(page)), true);
 }
 
 /* page_add_anon_rmap(page, vma, address, flags) */
-static void __used notrace add_fn(struct page *page,
-				  struct vm_area_struct *vma,
-				  unsigned long addr, rmap_t flags)
+static __always_inline void add(bool direct, struct page *page,
+				struct vm_area_struct *vma,
+				unsigned long addr, rmap_t flags)
 {
 	hit(P_ADD);
 	if (memwatch_maybe_watched(vma->vm_mm))
-		page_add(P_ADD, vma, addr,
+		page_add(P_ADD, direct, vma, addr,
 			 page_nr(page, flags & RMAP_COMPOUND), false);
 }
 
 /* page_remove_rmap(page, vma, compound) */
-static void __used notrace remove_fn(struct page *page,
-				     struct vm_area_struct *vma,
-				     bool compound)
+static __always_inline void remove(bool direct, struct page *page,
+				   struct vm_area_struct *vma,
+				   bool compound)
 {
 	struct memwatch_target *t;
 	unsigned long addr;
@@ -338,16 +447,58 @@ static void __used notrace remove_fn(struct page *page,
 	rcu_read_lock();
 	t = memwatch_lookup(vma->vm_mm);
 	if (t && PageAnon(page) && !PageKsm(page) && !PageHuge(page)) {
-		bit = fenter(P_REMOVE);
+		bit = fenter(P_REMOVE, direct);
 		if (bit >= 0) {
 			addr = vma->vm_start + ((page_to_index(page) -
 						 vma->vm_pgoff) << PAGE_SHIFT);
 			memwatch_track_page_remove(t, vma, addr,
 						   page_nr(page, compound));
-			ftrace_test_recursion_unlock(bit);
+			fleave(bit, direct);
 		}
 	}
 	rcu_read_unlock();
+}
+
+static void __used notrace add_new_fn(struct page *page,
+				      struct vm_area_struct *vma,
+				      unsigned long addr)
+{
+	add_new(true, page, vma, addr);
+}
+
+static int add_new_kp(struct kprobe *p, struct pt_regs *regs)
+{
+	add_new(false, (struct page *)regs->di,
+		(struct vm_area_struct *)regs->si, regs->dx);
+	return 0;
+}
+
+static void __used notrace add_fn(struct page *page,
+				  struct vm_area_struct *vma,
+				  unsigned long addr, rmap_t flags)
+{
+	add(true, page, vma, addr, flags);
+}
+
+static int add_kp(struct kprobe *p, struct pt_regs *regs)
+{
+	add(false, (struct page *)regs->di, (struct vm_area_struct *)regs->si,
+	    regs->dx, regs->cx);
+	return 0;
+}
+
+static void __used notrace remove_fn(struct page *page,
+				     struct vm_area_struct *vma,
+				     bool compound)
+{
+	remove(true, page, vma, compound);
+}
+
+static int remove_kp(struct kprobe *p, struct pt_regs *regs)
+{
+	remove(false, (struct page *)regs->di,
+	       (struct vm_area_struct *)regs->si, regs->dx);
+	return 0;
 }
 
 MW_TRAMPOLINE(add_new_tramp, add_new_fn);
@@ -361,43 +512,49 @@ MW_TRAMPOLINE(remove_tramp, remove_fn);
 #define SYM_REMOVE_PMD	NULL
 #define add_pmd_tramp	NULL
 #define remove_pmd_tramp NULL
+#define add_pmd_kp	NULL
+#define remove_pmd_kp	NULL
 
 #else /* folio rmap API */
 
 /* folio_add_new_anon_rmap(folio, vma, address, flags) */
-static void __used notrace add_new_fn(struct folio *folio,
-				      struct vm_area_struct *vma,
-				      unsigned long addr)
+static __always_inline void add_new(bool direct, struct folio *folio,
+				    struct vm_area_struct *vma,
+				    unsigned long addr)
 {
 	hit(P_ADD_NEW);
 	if (memwatch_maybe_watched(vma->vm_mm))
-		page_add(P_ADD_NEW, vma, addr, folio_nr_pages(folio), true);
+		page_add(P_ADD_NEW, direct, vma, addr, folio_nr_pages(folio),
+			 true);
 }
 
 /* folio_add_anon_rmap_ptes(folio, page, nr_pages, vma, address, flags) */
-static void __used notrace add_fn(struct folio *folio, struct page *page,
-				  int nr, struct vm_area_struct *vma,
-				  unsigned long addr)
+static __always_inline void add(bool direct, int nr,
+				struct vm_area_struct *vma,
+				unsigned long addr)
 {
 	hit(P_ADD);
 	if (memwatch_maybe_watched(vma->vm_mm))
-		page_add(P_ADD, vma, addr, nr, false);
+		page_add(P_ADD, direct, vma, addr, nr, false);
 }
 
 /* folio_add_anon_rmap_pmd(folio, page, vma, address, flags) */
-static void __used notrace add_pmd_fn(struct folio *folio, struct page *page,
-				      struct vm_area_struct *vma,
-				      unsigned long addr)
+static __always_inline void add_pmd(bool direct, struct vm_area_struct *vma,
+				    unsigned long addr)
 {
 	hit(P_ADD_PMD);
 	if (memwatch_maybe_watched(vma->vm_mm))
-		page_add(P_ADD_PMD, vma, addr, HPAGE_PMD_NR, false);
+		page_add(P_ADD_PMD, direct, vma, addr, HPAGE_PMD_NR, false);
 }
 
-static __always_inline void remove_folio(int idx, struct folio *folio,
-					 struct page *page,
-					 struct vm_area_struct *vma,
-					 unsigned long nr)
+/*
+ * folio_remove_rmap_ptes(folio, page, nr_pages, vma),
+ * folio_remove_rmap_pmd(folio, page, vma)
+ */
+static __always_inline void remove(int idx, bool direct, struct folio *folio,
+				   struct page *page,
+				   struct vm_area_struct *vma,
+				   unsigned long nr)
 {
 	struct memwatch_target *t;
 	pgoff_t pgoff;
@@ -410,31 +567,85 @@ static __always_inline void remove_folio(int idx, struct folio *folio,
 	t = memwatch_lookup(vma->vm_mm);
 	if (t && folio_test_anon(folio) && !folio_test_ksm(folio) &&
 	    !folio_test_hugetlb(folio)) {
-		bit = fenter(idx);
+		bit = fenter(idx, direct);
 		if (bit >= 0) {
 			pgoff = folio->index + folio_page_idx(folio, page);
 			memwatch_track_page_remove(t, vma, vma->vm_start +
 						   ((pgoff - vma->vm_pgoff) <<
 						    PAGE_SHIFT), nr);
-			ftrace_test_recursion_unlock(bit);
+			fleave(bit, direct);
 		}
 	}
 	rcu_read_unlock();
 }
 
-/* folio_remove_rmap_ptes(folio, page, nr_pages, vma) */
+static void __used notrace add_new_fn(struct folio *folio,
+				      struct vm_area_struct *vma,
+				      unsigned long addr)
+{
+	add_new(true, folio, vma, addr);
+}
+
+static int add_new_kp(struct kprobe *p, struct pt_regs *regs)
+{
+	add_new(false, (struct folio *)regs->di,
+		(struct vm_area_struct *)regs->si, regs->dx);
+	return 0;
+}
+
+static void __used notrace add_fn(struct folio *folio, struct page *page,
+				  int nr, struct vm_area_struct *vma,
+				  unsigned long addr)
+{
+	add(true, nr, vma, addr);
+}
+
+static int add_kp(struct kprobe *p, struct pt_regs *regs)
+{
+	add(false, (int)regs->dx, (struct vm_area_struct *)regs->cx, regs->r8);
+	return 0;
+}
+
+static void __used notrace add_pmd_fn(struct folio *folio, struct page *page,
+				      struct vm_area_struct *vma,
+				      unsigned long addr)
+{
+	add_pmd(true, vma, addr);
+}
+
+static int add_pmd_kp(struct kprobe *p, struct pt_regs *regs)
+{
+	add_pmd(false, (struct vm_area_struct *)regs->dx, regs->cx);
+	return 0;
+}
+
 static void __used notrace remove_fn(struct folio *folio, struct page *page,
 				     int nr, struct vm_area_struct *vma)
 {
-	remove_folio(P_REMOVE, folio, page, vma, nr);
+	remove(P_REMOVE, true, folio, page, vma, nr);
 }
 
-/* folio_remove_rmap_pmd(folio, page, vma) */
+static int remove_kp(struct kprobe *p, struct pt_regs *regs)
+{
+	remove(P_REMOVE, false, (struct folio *)regs->di,
+	       (struct page *)regs->si, (struct vm_area_struct *)regs->cx,
+	       (int)regs->dx);
+	return 0;
+}
+
 static void __used notrace remove_pmd_fn(struct folio *folio,
 					 struct page *page,
 					 struct vm_area_struct *vma)
 {
-	remove_folio(P_REMOVE_PMD, folio, page, vma, HPAGE_PMD_NR);
+	remove(P_REMOVE_PMD, true, folio, page, vma, HPAGE_PMD_NR);
+}
+
+static int remove_pmd_kp(struct kprobe *p, struct pt_regs *regs)
+{
+	remove(P_REMOVE_PMD, false, (struct folio *)regs->di,
+	       (struct page *)regs->si, (struct vm_area_struct *)regs->dx,
+	       HPAGE_PMD_NR);
+	return 0;
 }
 
 MW_TRAMPOLINE(add_new_tramp, add_new_fn);
@@ -453,25 +664,42 @@ MW_TRAMPOLINE(remove_pmd_tramp, remove_pmd_fn);
 
 /* ---- the table ---------------------------------------------------------- */
 
-#define DIRECT(idx, sym, fn) \
-	[idx] = { .symbol = sym, .type = MW_DIRECT, .tramp = fn }
+/*
+ * A kretprobe instance is one call in flight whose entry handler wanted
+ * its return: a watched process's call, which (but for mremap) holds that
+ * process's mmap_lock for writing, so at most one per watched process and
+ * function; mremap's may wait for the lock, one per thread. A call that
+ * finds none free is not tracked and counts as missed.
+ */
+#define MW_MAXACTIVE	256
+
+#define FUNC(idx, sym, fn)						\
+	[idx] = { .symbol = sym, .type = MW_FUNCTION, .tramp = fn##_tramp, \
+		  .kp = { .pre_handler = fn##_kp } }
+#define WRAPPED(idx, sym, fn)						\
+	[idx] = { .symbol = sym, .type = MW_FUNCTION, .tramp = fn##_tramp, \
+		  .rp = { .entry_handler = fn##_kentry,			\
+			  .handler = fn##_kret,				\
+			  .data_size = sizeof(struct mw_frame) +	\
+				       MW_WRAP_STACK_ARGS * sizeof(long), \
+			  .maxactive = MW_MAXACTIVE } }
 
 static struct mw_probe probes[NR_PROBES] = {
-	DIRECT(P_MMAP, "do_mmap", mmap_tramp),
-	DIRECT(P_MUNMAP, MEMWATCH_SYM_ALIGN_MUNMAP, munmap_tramp),
-	DIRECT(P_BRK, "do_brk_flags", brk_tramp),
-	DIRECT(P_MOVE, "move_vma", move_tramp),
-	DIRECT(P_MREMAP, "__x64_sys_mremap", mremap_tramp),
-	DIRECT(P_EXIT, "exit_mmap", exit_tramp),
+	WRAPPED(P_MMAP, "do_mmap", mmap),
+	WRAPPED(P_MUNMAP, MEMWATCH_SYM_ALIGN_MUNMAP, munmap),
+	FUNC(P_BRK, "do_brk_flags", brk),
+	WRAPPED(P_MOVE, "move_vma", move),
+	WRAPPED(P_MREMAP, "__x64_sys_mremap", mremap),
+	FUNC(P_EXIT, "exit_mmap", exit),
 	[P_EXEC] = { .symbol = "sched_process_exec", .type = MW_TRACEPOINT,
 		     .tp_func = exec_tp },
 	[P_FORK] = { .symbol = "sched_process_fork", .type = MW_TRACEPOINT,
 		     .tp_func = fork_tp },
-	DIRECT(P_ADD_NEW, SYM_ADD_NEW, add_new_tramp),
-	DIRECT(P_ADD, SYM_ADD, add_tramp),
-	DIRECT(P_ADD_PMD, SYM_ADD_PMD, add_pmd_tramp),
-	DIRECT(P_REMOVE, SYM_REMOVE, remove_tramp),
-	DIRECT(P_REMOVE_PMD, SYM_REMOVE_PMD, remove_pmd_tramp),
+	FUNC(P_ADD_NEW, SYM_ADD_NEW, add_new),
+	FUNC(P_ADD, SYM_ADD, add),
+	FUNC(P_ADD_PMD, SYM_ADD_PMD, add_pmd),
+	FUNC(P_REMOVE, SYM_REMOVE, remove),
+	FUNC(P_REMOVE_PMD, SYM_REMOVE_PMD, remove_pmd),
 };
 
 static void find_tp(struct tracepoint *tp, void *priv)
@@ -497,32 +725,70 @@ static int attach_direct(struct mw_probe *p)
 	return ret;
 }
 
-static int attach(struct mw_probe *p)
+static int attach_kprobe(struct mw_probe *p)
 {
-	switch (p->type) {
-	case MW_DIRECT:
-		return attach_direct(p);
-	case MW_TRACEPOINT:
+	int ret;
+
+	if (p->rp.handler) {
+		p->rp.kp.symbol_name = p->symbol;
+		ret = register_kretprobe(&p->rp);
+		if (!ret)
+			p->mech = MEMWATCH_PROBE_MECH_KRETPROBE;
+	} else {
+		p->kp.symbol_name = p->symbol;
+		ret = register_kprobe(&p->kp);
+		if (!ret)
+			p->mech = MEMWATCH_PROBE_MECH_KPROBE;
+	}
+	return ret;
+}
+
+static int attach(struct mw_probe *p, enum mw_hooks mode)
+{
+	int ret;
+
+	if (p->type == MW_TRACEPOINT) {
 		for_each_kernel_tracepoint(find_tp, p);
 		if (!p->tp)
 			return -ENOENT;
-		return tracepoint_probe_register(p->tp, p->tp_func, NULL);
+		ret = tracepoint_probe_register(p->tp, p->tp_func, NULL);
+		if (!ret)
+			p->mech = MEMWATCH_PROBE_MECH_TRACEPOINT;
+		return ret;
 	}
-	return -EINVAL;
+	if (mode == MW_HOOKS_KPROBE)
+		return attach_kprobe(p);
+	ret = attach_direct(p);
+	if (!ret) {
+		p->mech = MEMWATCH_PROBE_MECH_DIRECT;
+		return 0;
+	}
+	if (mode == MW_HOOKS_DIRECT)
+		return ret;
+	/* taken by another direct caller (a BPF trampoline), or none here */
+	pr_info("%s: no direct call (%d), using a kprobe\n", p->symbol, ret);
+	return attach_kprobe(p);
 }
 
 static void detach(struct mw_probe *p)
 {
-	switch (p->type) {
-	case MW_DIRECT:
+	switch (p->mech) {
+	case MEMWATCH_PROBE_MECH_DIRECT:
 		/* waits until no task is in the trampoline (RCU tasks) */
 		memwatch_unregister_direct(&p->fops, (unsigned long)p->tramp);
 		ftrace_free_filter(&p->fops);
 		break;
-	case MW_TRACEPOINT:
+	case MEMWATCH_PROBE_MECH_KPROBE:
+		unregister_kprobe(&p->kp);
+		break;
+	case MEMWATCH_PROBE_MECH_KRETPROBE:
+		unregister_kretprobe(&p->rp);
+		break;
+	case MEMWATCH_PROBE_MECH_TRACEPOINT:
 		tracepoint_probe_unregister(p->tp, p->tp_func, NULL);
 		break;
 	}
+	p->mech = MEMWATCH_PROBE_MECH_NONE;
 }
 
 /**
@@ -581,10 +847,15 @@ void memwatch_probes_info(unsigned int idx, struct memwatch_probe_info *info)
 	info->symbol = p->symbol;
 	info->attached = p->attached;
 	info->error = p->error;
+	info->mechanism = p->mech;
 	for_each_possible_cpu(cpu) {
 		info->hits += per_cpu(probe_hits, cpu)[i];
 		info->missed += per_cpu(probe_missed, cpu)[i];
 	}
+	if (p->mech == MEMWATCH_PROBE_MECH_KPROBE)
+		info->missed += p->kp.nmissed;
+	else if (p->mech == MEMWATCH_PROBE_MECH_KRETPROBE)
+		info->missed += p->rp.nmissed + p->rp.kp.nmissed;
 }
 
 /**
@@ -593,18 +864,23 @@ void memwatch_probes_info(unsigned int idx, struct memwatch_probe_info *info)
  * A probe that cannot attach is reported by GET_STATUS and makes WATCH
  * fail; loading still succeeds so that the status can be read.
  *
- * Return: 0.
+ * Return: 0, or -EINVAL if the hooks parameter names no mechanism.
  */
 int memwatch_probes_init(void)
 {
-	int i;
+	int i, mode;
 
+	mode = sysfs_match_string(hooks_names, hooks);
+	if (mode < 0) {
+		pr_err("hooks=%s: must be auto, direct or kprobe\n", hooks);
+		return -EINVAL;
+	}
 	for (i = 0; i < NR_PROBES; i++) {
 		struct mw_probe *p = &probes[i];
 
 		if (!p->symbol)
 			continue;
-		p->error = -attach(p);
+		p->error = -attach(p, mode);
 		p->attached = !p->error;
 		if (p->error)
 			pr_warn("cannot attach to %s: %d\n", p->symbol,
@@ -621,8 +897,7 @@ void memwatch_probes_uninit(void)
 	int i;
 
 	for (i = 0; i < NR_PROBES; i++) {
-		if (probes[i].attached)
-			detach(&probes[i]);
+		detach(&probes[i]);
 		probes[i].attached = false;
 	}
 	tracepoint_synchronize_unregister();

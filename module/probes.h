@@ -17,7 +17,8 @@
  * @error: errno of a failed registration, else 0
  * @hits: times its handler ran
  * @missed: hits that could not be tracked (the handler found itself
- *	already running on that CPU)
+ *	already running on that CPU, or the kprobe's own nmissed)
+ * @mechanism: enum memwatch_probe_mechanism
  */
 struct memwatch_probe_info {
 	const char *symbol;
@@ -25,6 +26,7 @@ struct memwatch_probe_info {
 	int error;
 	u64 hits;
 	u64 missed;
+	u32 mechanism;
 };
 
 int memwatch_probes_init(void);

@@ -73,7 +73,19 @@
  *        MEMWATCH_A_PROBE_HITS: NLA_U64, times the handler ran
  *        MEMWATCH_A_PROBE_MISSED: NLA_U64, hits that could not be
  *                                 tracked (a page hook refused as
- *                                 recursive)
+ *                                 recursive, or a kprobe hit the kernel
+ *                                 dropped: kprobe nmissed)
+ *        MEMWATCH_A_PROBE_MECHANISM: NLA_U32, enum
+ *                                 memwatch_probe_mechanism: how it is
+ *                                 attached (MEMWATCH_PROBE_MECH_NONE
+ *                                 when it is not)
+ *
+ * The module parameter hooks (read at load) chooses the mechanisms:
+ * "direct" hooks every function with an ftrace direct call, "kprobe" with
+ * a kprobe or kretprobe, and "auto" (the default) with a direct call
+ * where one attaches and a kprobe where not (another direct caller, such
+ * as a BPF fentry program, holds the function). Tracepoints are always
+ * tracepoints.
  *
  * MEMWATCH_CMD_WATCH (do)
  * -----------------------
@@ -268,6 +280,23 @@ enum memwatch_event_type {
 	MEMWATCH_EVENT_FORK,
 };
 
+/**
+ * enum memwatch_probe_mechanism - how a probe is attached
+ * @MEMWATCH_PROBE_MECH_NONE: not attached
+ * @MEMWATCH_PROBE_MECH_DIRECT: an ftrace direct call to memwatch's
+ *	trampoline
+ * @MEMWATCH_PROBE_MECH_KPROBE: a kprobe on the function's entry
+ * @MEMWATCH_PROBE_MECH_KRETPROBE: a kretprobe (entry and return)
+ * @MEMWATCH_PROBE_MECH_TRACEPOINT: a tracepoint probe
+ */
+enum memwatch_probe_mechanism {
+	MEMWATCH_PROBE_MECH_NONE,
+	MEMWATCH_PROBE_MECH_DIRECT,
+	MEMWATCH_PROBE_MECH_KPROBE,
+	MEMWATCH_PROBE_MECH_KRETPROBE,
+	MEMWATCH_PROBE_MECH_TRACEPOINT,
+};
+
 enum memwatch_status_attr {
 	MEMWATCH_A_STATUS_VERSION = 1,
 	MEMWATCH_A_STATUS_MODULE_VERSION,
@@ -292,6 +321,7 @@ enum memwatch_probe_attr {
 	MEMWATCH_A_PROBE_HITS,
 	MEMWATCH_A_PROBE_MISSED,
 	MEMWATCH_A_PROBE_PAD,
+	MEMWATCH_A_PROBE_MECHANISM,
 
 	__MEMWATCH_A_PROBE_MAX,
 	MEMWATCH_A_PROBE_MAX = (__MEMWATCH_A_PROBE_MAX - 1)
