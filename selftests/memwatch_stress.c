@@ -14,8 +14,9 @@
  *    MEMWATCH_STRESS_RMMOD=0 leaves it out.
  * 3. 50 load/unload cycles, each with a watch alive at unload.
  *
- * The module is loaded again from MEMWATCH_KO when the test ends. The kernel
- * log (oops, warnings, KASAN, lockdep) is checked by the runner.
+ * The module is loaded again from MEMWATCH_KO, with the parameters in
+ * MEMWATCH_KO_PARAMS (as guest-check.sh loaded it), when the test ends.
+ * The kernel log (oops, warnings, KASAN, lockdep) is checked by the runner.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -495,6 +496,7 @@ static pid_t start_loop(enum loop l, pid_t a, pid_t b)
 static int load_module(void)
 {
 	const char *ko = getenv("MEMWATCH_KO");
+	const char *params = getenv("MEMWATCH_KO_PARAMS");
 	int fd, ret = 0;
 
 	if (!ko)
@@ -502,7 +504,7 @@ static int load_module(void)
 	fd = open(ko, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (syscall(SYS_finit_module, fd, "", 0))
+	if (syscall(SYS_finit_module, fd, params ? params : "", 0))
 		ret = -errno;
 	close(fd);
 	return ret == -EEXIST ? 0 : ret;

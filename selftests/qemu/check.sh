@@ -5,20 +5,30 @@
 # each kernel given, print every TAP result line prefixed by the kernel, and
 # end with one line "N passed, N failed" over all kernels.
 #
-#   check.sh [KVER...]     (default: both kernels of scripts/setup.sh)
+#   check.sh [KVER[:HOOKS]...]
+#
+# HOOKS is the module's hooks parameter for that run (auto, direct or
+# kprobe; default: the module's default). Without arguments: Debian's 6.1
+# and 6.12 kernels of scripts/setup.sh, and 6.12 once more with
+# hooks=kprobe.
+#
+# MEMWATCH_JOBS guests run at once (default 2: each runs its vCPUs on one
+# host thread). A kernel's results are printed, in the order given, once
+# its guest has finished.
 #
 # Counted: lines of the guest script's stdout that start with "ok " (passed,
 # "# SKIP" included) or "not ok " (failed), and "Bail out!" (failed); nested
 # "# ok" lines are not. A guest that hangs (killed after $MEMWATCH_TIMEOUT
-# seconds, default 600) or ends without an exit status counts as one more
-# failure. The output of a failed test (the lines since the previous result)
-# is printed above it; MEMWATCH_VERBOSE=1 prints every line.
+# seconds, default 600), or stops without an exit status (a panic: an oops,
+# a soft lockup, a hung task; the kernel's own line is quoted), counts as one
+# more failure. The output of a failed test (the lines since the previous
+# result) is printed above it; MEMWATCH_VERBOSE=1 prints every line.
 #
 # MEMWATCH_RUN_TESTS (a script in the repository, instead of
 # selftests/run_tests.sh) and MEMWATCH_TESTS_TIMEOUT are passed to the guest.
 #
-# Logs: build/KVER/vm/console.log (ttyS0, every kernel message) and
-# build/KVER/vm/results.log (the guest script's stdout).
+# Logs: build/KVER/vm[-HOOKS]/console.log (ttyS0, every kernel message) and
+# results.log beside it (the guest script's stdout).
 #
 # Exit status: 0 if nothing failed, 1 otherwise.
 
@@ -27,9 +37,12 @@ set -e
 repo=$(cd "$(dirname "$0")/../.." && pwd -P)
 cd "$repo"
 
-vm_pid=
+pids=()
 cleanup() {
-	[ -n "$vm_pid" ] && kill "$vm_pid" 2>/dev/null
+	local p
+	for p in "${pids[@]}"; do
+		[ -n "$p" ] && kill "$p" 2>/dev/null
+	done
 	true
 }
 trap cleanup EXIT
@@ -42,40 +55,68 @@ if [ $# = 0 ]; then
 	fi
 	# shellcheck source=/dev/null
 	. "$env_file"
-	set -- "$KVER_61" "$KVER_612"
+	set -- "$KVER_61" "$KVER_612" "$KVER_612:kprobe"
 fi
+
+jobs=${MEMWATCH_JOBS:-2}
+case "$jobs" in
+'' | *[!0-9]* | 0) echo "check: MEMWATCH_JOBS must be a positive number" >&2; exit 2 ;;
+esac
+
+verbose=
+[ -n "$MEMWATCH_VERBOSE" ] && [ "$MEMWATCH_VERBOSE" != 0 ] && verbose=1
+
+runs=("$@")
+labels=()
+outs=()
+
+# start RUN: boot the guest of runs[RUN] in the background
+start() {
+	local i=$1 arg=${runs[$1]} kver hooks out v extra=()
+	kver=${arg%%:*}
+	hooks=
+	[ "$arg" != "$kver" ] && hooks=${arg#*:}
+	out=build/$kver/vm${hooks:+-$hooks}
+	labels[i]=$kver${hooks:+ hooks=$hooks}
+	outs[i]=$out
+	mkdir -p "$out"
+	: >"$out/results.log"
+	: >"$out/console.log"
+	for v in MEMWATCH_TESTS_TIMEOUT MEMWATCH_RUN_TESTS MEMWATCH_PROG_TIMEOUT; do
+		if [ -n "${!v}" ]; then
+			extra+=(-e "$v=${!v}")
+		fi
+	done
+	[ -n "$hooks" ] && extra+=(-e "MEMWATCH_HOOKS=$hooks")
+	echo "+ selftests/qemu/run-vm.sh -c $out/console.log -r $out/results.log ${extra[*]} $kver selftests/qemu/guest-check.sh"
+	selftests/qemu/run-vm.sh -t "${MEMWATCH_TIMEOUT:-600}" -l 7 "${extra[@]}" \
+		-c "$out/console.log" -r "$out/results.log" \
+		"$kver" selftests/qemu/guest-check.sh 2>"$out/run-vm.log" &
+	pids[i]=$!
+}
 
 passed=0
 failed=0
 skipped=0
 failed_logs=()
 
-for kver in "$@"; do
-	out=build/$kver/vm
-	mkdir -p "$out"
-	: >"$out/results.log"
-	: >"$out/console.log"
-	extra=()
-	for v in MEMWATCH_TESTS_TIMEOUT MEMWATCH_RUN_TESTS MEMWATCH_PROG_TIMEOUT; do
-		if [ -n "${!v}" ]; then
-			extra+=(-e "$v=${!v}")
-		fi
-	done
-	echo "+ selftests/qemu/run-vm.sh -c $out/console.log -r $out/results.log $kver selftests/qemu/guest-check.sh"
-	selftests/qemu/run-vm.sh -t "${MEMWATCH_TIMEOUT:-600}" -l 7 "${extra[@]}" \
-		-c "$out/console.log" -r "$out/results.log" \
-		"$kver" selftests/qemu/guest-check.sh 2>"$out/run-vm.log" &
-	vm_pid=$!
+# report RUN: wait for its guest, then count and print its results
+report() {
+	local i=$1 label=${labels[$1]} out=${outs[$1]} rc kfail=0 ktests=0
+	local context=() line c reason bad why
 
-	kfail=0
-	ktests=0
-	context=()
+	set +e
+	wait "${pids[i]}"
+	rc=$?
+	set -e
+	pids[i]=
+
 	while IFS= read -r line; do
 		line=${line%$'\r'}
-		if [ -n "$MEMWATCH_VERBOSE" ] && [ "$MEMWATCH_VERBOSE" != 0 ]; then
+		if [ -n "$verbose" ]; then
 			case "$line" in
 			"ok "* | "not ok "* | "Bail out!"* | "MEMWATCH-EXIT "*) ;;
-			*) echo "[$kver] $line" ;;
+			*) echo "[$label] $line" ;;
 			esac
 		fi
 		case "$line" in
@@ -87,25 +128,23 @@ for kver in "$@"; do
 				skipped=$((skipped + 1))
 			fi
 			shopt -u nocasematch
-			echo "[$kver] $line"
+			echo "[$label] $line"
 			context=()
 			;;
 		"not ok "* | "Bail out!"*)
 			failed=$((failed + 1))
 			kfail=1
 			ktests=$((ktests + 1))
-			if [ -z "$MEMWATCH_VERBOSE" ] || [ "$MEMWATCH_VERBOSE" = 0 ]; then
+			if [ -z "$verbose" ]; then
 				for c in "${context[@]}"; do
-					echo "[$kver] $c"
+					echo "[$label] $c"
 				done
 			fi
-			echo "[$kver] $line"
+			echo "[$label] $line"
 			context=()
 			;;
 		"# memwatch-guest: "*)
-			if [ -z "$MEMWATCH_VERBOSE" ] || [ "$MEMWATCH_VERBOSE" = 0 ]; then
-				echo "[$kver] $line"
-			fi
+			[ -z "$verbose" ] && echo "[$label] $line"
 			;;
 		"MEMWATCH-EXIT "*) ;;
 		*)
@@ -115,44 +154,52 @@ for kver in "$@"; do
 			fi
 			;;
 		esac
-	done < <(tail -n +1 -F --pid="$vm_pid" "$out/results.log" 2>/dev/null)
-
-	set +e
-	wait "$vm_pid"
-	rc=$?
-	set -e
-	vm_pid=
+	done <"$out/results.log"
 
 	# Boots that failed before memwatch was loaded, and were tried again.
-	grep 'the kernel failed to boot' "$out/run-vm.log" | sed "s/^/[$kver] # /" || true
+	grep 'the kernel failed to boot' "$out/run-vm.log" | sed "s/^/[$label] # /" || true
 
 	reason=
 	case $rc in
 	0) [ "$ktests" = 0 ] && reason="no test results" ;;
 	124) reason="guest hung: killed after ${MEMWATCH_TIMEOUT:-600}s" ;;
-	125) reason="guest ended without an exit status (panic or set-up failure)" ;;
-	4) reason="kernel $kver is not in the cache (run make setup)" ;;
+	125)
+		# the kernel's own words for why it stopped, if it said any
+		why=$(tr -d '\r' <"$out/console.log" |
+			grep -m 1 -oE 'BUG: soft lockup.*|INFO: task .* blocked for more than [0-9]+ seconds|rcu: INFO: .*stall.*|Oops: .*|BUG: .*|Kernel panic - not syncing: .*' || true)
+		reason="guest stopped without an exit status: ${why:-panic or set-up failure}" ;;
+	4) reason="kernel ${label%% *} is not in the cache (run make setup)" ;;
 	*) reason="guest script failed with status $rc" ;;
 	esac
 	if [ -n "$reason" ]; then
 		failed=$((failed + 1))
 		kfail=1
-		echo "[$kver] not ok - $reason"
+		echo "[$label] not ok - $reason"
 		# The first kernel error report, else the end of the console.
 		bad=$(tr -d '\r' <"$out/console.log" |
-			grep -n -m 1 -E 'BUG:|WARNING:|Oops|general protection|Kernel panic' |
+			grep -n -m 1 -E 'BUG:|WARNING:|Oops|general protection|Kernel panic|INFO: task|rcu: INFO' |
 			cut -d: -f1)
 		if [ -n "$bad" ]; then
-			echo "[$kver] # $out/console.log from line $bad:"
+			echo "[$label] # $out/console.log from line $bad:"
 			tr -d '\r' <"$out/console.log" | sed -n "$bad,$((bad + 60))p" |
-				sed "s/^/[$kver] # /"
+				sed "s/^/[$label] # /"
 		else
-			echo "[$kver] # last lines of $out/console.log:"
-			tr -d '\r' <"$out/console.log" | tail -n 40 | sed "s/^/[$kver] # /"
+			echo "[$label] # last lines of $out/console.log:"
+			tr -d '\r' <"$out/console.log" | tail -n 40 | sed "s/^/[$label] # /"
 		fi
-		sed "s/^/[$kver] # /" "$out/run-vm.log"
+		sed "s/^/[$label] # /" "$out/run-vm.log"
 	fi
 	[ "$kfail" = 0 ] || failed_logs+=("$out/console.log" "$out/results.log")
+}
+
+# Keep $jobs guests running; report each run in order once it has ended.
+next=0
+for ((i = 0; i < ${#runs[@]}; i++)); do
+	while [ "$next" -lt ${#runs[@]} ] && [ $((next - i)) -lt "$jobs" ]; do
+		start "$next"
+		next=$((next + 1))
+	done
+	report "$i"
 done
 
 if [ ${#failed_logs[@]} -gt 0 ]; then

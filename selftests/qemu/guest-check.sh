@@ -10,7 +10,9 @@
 # MEMWATCH_REPO (the current directory); optional: MEMWATCH_RUN_TESTS (the
 # test runner, default selftests/run_tests.sh), MEMWATCH_TESTS_TIMEOUT
 # (seconds, default 480: the fuzzer and the stress test take ~150 s of it
-# when the host is busy).
+# when the host is busy), MEMWATCH_HOOKS (the module's hooks parameter:
+# auto, direct or kprobe; default: the module's own default). The tests
+# that load the module again find its parameters in MEMWATCH_KO_PARAMS.
 
 set -e
 
@@ -41,12 +43,16 @@ run() {
 mark="memwatch-check: start $$"
 echo "$mark" >/dev/kmsg
 
+MEMWATCH_KO_PARAMS=${MEMWATCH_HOOKS:+hooks=$MEMWATCH_HOOKS}
+export MEMWATCH_KO_PARAMS
+
 module=
 if [ ! -e "$MEMWATCH_KO" ]; then
 	ok "insmod memwatch # SKIP $MEMWATCH_KO was not built"
-elif run insmod "$MEMWATCH_KO"; then
+# shellcheck disable=SC2086 # no parameter, or one word
+elif run insmod "$MEMWATCH_KO" $MEMWATCH_KO_PARAMS; then
 	module=1
-	ok "insmod memwatch"
+	ok "insmod memwatch${MEMWATCH_HOOKS:+ hooks=$MEMWATCH_HOOKS}"
 else
 	not_ok "insmod memwatch"
 fi

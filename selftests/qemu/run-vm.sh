@@ -149,6 +149,11 @@ key=$( {
 } | sha256sum | cut -c1-16)
 base="$cache/initramfs/$kver-$key.cpio.gz"
 
+# Guests of one kernel may start together (check.sh runs two at once): one
+# builds the initramfs, the others wait for it.
+mkdir -p "$cache/initramfs"
+exec 9>"$cache/initramfs/.lock"
+flock 9
 if [ ! -e "$base" ]; then
 	echo "run-vm: building the initramfs for $kver (modules: ${order[*]})" >&2
 	root="$tmp/root"
@@ -169,7 +174,6 @@ if [ ! -e "$base" ]; then
 	done
 	touch "$root/modules.order"
 	[ "$(id -u)" = 0 ] && mknod "$root/dev/console" c 5 1
-	mkdir -p "$cache/initramfs"
 	rm -f "$cache/initramfs/$kver"-*.cpio.gz
 	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$base.tmp"
 	mv "$base.tmp" "$base"
@@ -203,6 +207,7 @@ mkdir -p "$tmp/extra"
 } >"$tmp/extra/run.env"
 (cd "$tmp/extra" && echo run.env | cpio -o -H newc --quiet | gzip -1) >"$tmp/extra.cpio.gz"
 cat "$base" "$tmp/extra.cpio.gz" >"$tmp/initrd"
+exec 9>&-
 
 # --- qemu ---------------------------------------------------------------------
 
@@ -227,13 +232,17 @@ tcg)
 *) echo "run-vm: MEMWATCH_ACCEL must be kvm or tcg" >&2; exit 2 ;;
 esac
 
-# oops=panic: after an oops the kernel may hold locks forever; ending the
-# run at once (panic=-1 and -no-reboot stop qemu) beats waiting for the
-# timeout, and the console log has the oops. No panic_on_warn: a WARN would
-# end the run before the selftests and the dmesg check could report which
-# test caused it; guest-check.sh fails the run on any WARNING/BUG/Oops in
-# dmesg and on unexpected taint instead.
-append="console=ttyS0 quiet panic=-1 oops=panic printk.devkmsg=on"
+# oops=panic, softlockup_panic, hung_task_panic and panic_on_rcu_stall:
+# after an oops, a soft lockup, a task blocked for two minutes or an RCU
+# stall the guest will not finish its script; ending the run at once
+# (panic=-1 and -no-reboot stop qemu) beats waiting for the timeout, and
+# the console log has the report (check.sh names it). No panic_on_warn: a
+# WARN would end the run before the selftests and the dmesg check could
+# report which test caused it; guest-check.sh fails the run on any
+# WARNING/BUG/Oops in dmesg and on unexpected taint instead.
+append="console=ttyS0 quiet panic=-1 oops=panic softlockup_panic=1"
+append+=" hung_task_panic=1 sysctl.kernel.panic_on_rcu_stall=1"
+append+=" printk.devkmsg=on"
 
 result_file=${results:-$tmp/results}
 : >"$result_file"
