@@ -10,6 +10,9 @@ in an order that alternates from round to round:
   nowatch   loaded, nothing watched
   unwatched loaded, another process watched, this one not
   watched   loaded, this process watched
+  kp_unwatched, kp_watched
+            the same two, loaded with hooks=kprobe (kprobes and kretprobes
+            instead of ftrace direct calls)
 
 and reports, per mode, the median over rounds of the ratio to that round's
 baseline. Scale: bench/manyregions with 100,000 regions and 1,000 threads,
@@ -47,8 +50,11 @@ MANYREGIONS = os.path.join(REPO, "build/bench/manyregions")
 ATTRIB_BT = os.path.join(REPO, "bench/attrib.bt")
 KPROBE_LIST = "/sys/kernel/debug/kprobes/list"
 
-MODES = ["nomod", "bpftrace", "nowatch", "unwatched", "watched"]
-LOADED = {"nowatch", "unwatched", "watched"}
+MODES = ["nomod", "bpftrace", "nowatch", "unwatched", "watched",
+         "kp_unwatched", "kp_watched"]
+# the hooks parameter each mode loads the module with; not loaded if absent
+HOOKS = {"nowatch": "auto", "unwatched": "auto", "watched": "auto",
+         "kp_unwatched": "kprobe", "kp_watched": "kprobe"}
 FIGURES = ["fault1", "fault2", "map"]
 
 if KVER.startswith("6.1."):
@@ -92,15 +98,18 @@ def loaded():
 
 # Missed probe hits over every load of the module, read before each unload.
 missed_hits = 0
+loaded_hooks = None
 
 
-def load(on):
-    global missed_hits
-    if on and not loaded():
-        sh("insmod", KO)
-    elif not on and loaded():
+def load(hooks):
+    """Loaded with hooks=@hooks, or not loaded if @hooks is None."""
+    global missed_hits, loaded_hooks
+    if loaded() and loaded_hooks != hooks:
         missed_hits += missed(status())
         sh("rmmod", "memwatch")
+    if hooks and not loaded():
+        sh("insmod", KO, f"hooks={hooks}")
+    loaded_hooks = hooks
 
 
 def readline(proc, what, timeout=600):
@@ -170,7 +179,7 @@ def stop_bpftrace(proc):
 
 def run_mode(mode):
     """One mwbench run in @mode: {figure: ns}."""
-    load(mode in LOADED)
+    load(HOOKS.get(mode))
     # Let deferred work of the previous mode (exits, frees, RCU) finish:
     # under -icount whatever either CPU runs counts in the timings.
     time.sleep(2)
@@ -178,10 +187,11 @@ def run_mode(mode):
     proc, pid = start_workload([MWBENCH, "-f", "32", "-m", "2000", "-r", "3"],
                                "mwbench")
     try:
-        if mode == "unwatched":
+        base = mode.removeprefix("kp_")
+        if base == "unwatched":
             other = subprocess.Popen(["sleep", "3600"])
             ctl("watch", other.pid)
-        elif mode == "watched":
+        elif base == "watched":
             ctl("watch", pid)
         elif mode == "bpftrace":
             tracer = start_bpftrace(pid)
@@ -202,7 +212,7 @@ def run_mode(mode):
             ctl("unwatch", other.pid)
             other.kill()
             other.wait()
-        if mode == "watched":
+        if mode.removeprefix("kp_") == "watched":
             ctl("unwatch", pid)
     return res
 
@@ -239,7 +249,7 @@ def paths_bench():
                 raw[m][f].append(got[m][f])
                 ratios[m][f].append(got[m][f] / got["nomod"][f])
                 added[m][f].append(got[m][f] - got["nomod"][f])
-    load(False)
+    load(None)
     med = {m: {f: statistics.median(ratios[m][f]) for f in FIGURES}
            for m in modes}
     mraw = {m: {f: statistics.median(raw[m][f]) for f in FIGURES}
@@ -252,7 +262,7 @@ def paths_bench():
 
 
 def scale_bench():
-    load(True)
+    load("auto")
     with open("/proc/sys/vm/max_map_count", "w") as f:
         f.write(str(NREGIONS + 4 * NTHREADS + 65536))
     base_mem = status()["memory_bytes"]
@@ -294,7 +304,7 @@ def scale_bench():
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    load(False)
+    load(None)
     return res
 
 
@@ -302,7 +312,7 @@ def main():
     for p in (MWBENCH, MANYREGIONS):
         if not os.access(p, os.X_OK):
             sys.exit(f"guest-bench: {p} is missing: run make bench")
-    load(False)
+    load(None)
     log(f"kernel {KVER}, {os.cpu_count()} cpus, {ROUNDS} rounds")
     figures = []
     lines = []
@@ -313,7 +323,7 @@ def main():
         lines.append(f"Fault and mapping paths, {KVER}: median over {ROUNDS} "
                      "rounds of the ratio to the same round's no-module run "
                      "(min-max in brackets); times are medians in guest ns")
-        lines.append(f"{'mode':<10} {'fault 1 thread':>26} "
+        lines.append(f"{'mode':<12} {'fault 1 thread':>26} "
                      f"{'fault 2 threads':>26} {'mmap+mprotect+mremap+munmap':>30}")
         for m in modes:
             cols = []
@@ -321,13 +331,13 @@ def main():
                 lo, hi = spread[m][f]
                 cols.append(f"{mraw[m][f]:7.0f} ns {med[m][f]:5.3f} "
                             f"[{lo:.2f}-{hi:.2f}]".rjust(w))
-            lines.append(f"{m:<10} " + " ".join(cols))
+            lines.append(f"{m:<12} " + " ".join(cols))
 
         lines.append("Added guest ns (median over rounds of the difference to "
                      "the same round's no-module run)")
-        lines.append(f"{'mode':<10} {'fault 1t':>9} {'fault 2t':>9} {'map':>9}")
+        lines.append(f"{'mode':<12} {'fault 1t':>9} {'fault 2t':>9} {'map':>9}")
         for m in modes[1:]:
-            lines.append(f"{m:<10} " + " ".join(
+            lines.append(f"{m:<12} " + " ".join(
                 f"{madd[m][f]:9.0f}" for f in FIGURES))
 
         def fig(name, mode, f):
@@ -348,11 +358,19 @@ def main():
         fig("map_unwatched_ratio", "unwatched", "map")
         fig("map_watched_ratio", "watched", "map")
         fig("map_bpftrace_ratio", "bpftrace", "map")
-        if "watched" in med and "bpftrace" in med:
-            w = med["watched"]["fault1"] - 1
-            b = med["bpftrace"]["fault1"] - 1
-            figures.append(("fault_watched_over_bpftrace_overhead",
-                            f"{w / b:.3f}" if b > 0 else "nan"))
+        fig("fault_kprobe_unwatched_ratio", "kp_unwatched", "fault1")
+        fig("fault_kprobe_watched_ratio", "kp_watched", "fault1")
+        fig("fault_kprobe_unwatched_2t_ratio", "kp_unwatched", "fault2")
+        fig("fault_kprobe_watched_2t_ratio", "kp_watched", "fault2")
+        fig("map_kprobe_unwatched_ratio", "kp_unwatched", "map")
+        fig("map_kprobe_watched_ratio", "kp_watched", "map")
+        for mode, name in (("watched", "fault_watched_over_bpftrace_overhead"),
+                           ("kp_watched",
+                            "fault_kprobe_watched_over_bpftrace_overhead")):
+            if mode in med and "bpftrace" in med:
+                w = med[mode]["fault1"] - 1
+                b = med["bpftrace"]["fault1"] - 1
+                figures.append((name, f"{w / b:.3f}" if b > 0 else "nan"))
         figures.append(("missed_hits_paths", str(missed_paths)))
 
     if "scale" not in SKIP:
