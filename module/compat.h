@@ -42,6 +42,11 @@
 #define ASM_FUNC_ALIGN ""
 #endif
 
+/* Before 6.16, rdmsrq_safe() was called rdmsrl_safe(). */
+#ifdef COMPAT_CANNOT_RDMSRQ
+#define rdmsrq_safe(msr, p) rdmsrl_safe(msr, p)
+#endif
+
 #ifdef COMPAT_CANNOT_GENL_INFO_DUMP
 #define memwatch_dump_attrs(cb) (genl_dumpit_info(cb)->attrs)
 #else

@@ -54,6 +54,7 @@
 #include <linux/tracepoint.h>
 #include <uapi/linux/memwatch.h>
 #include <uapi/linux/mman.h>
+#include <asm/msr.h>
 
 #include "probes.h"
 #include "track.h"
@@ -710,11 +711,29 @@ static void find_tp(struct tracepoint *tp, void *priv)
 		p->tp = tp;
 }
 
+/*
+ * Supervisor shadow stacks would refuse the wrappers' returns (tramp.h says
+ * why). No kernel memwatch knows enables them; one that did would say so in
+ * MSR_IA32_S_CET, which CPUs without CET do not have (the read fails).
+ */
+static bool kernel_shadow_stack(void)
+{
+	u64 cet;
+
+	return !rdmsrq_safe(MSR_IA32_S_CET, &cet) && (cet & CET_SHSTK_EN);
+}
+
 /* Hook one function by name; its ftrace site must exist (notrace ones fail). */
 static int attach_direct(struct mw_probe *p)
 {
 	char name[KSYM_NAME_LEN];
 	int ret;
+
+	/* an odd address asks ftrace to enter by a jump (tramp.h) */
+	if ((unsigned long)p->tramp & 1)
+		return -EINVAL;
+	if (p->rp.handler && kernel_shadow_stack())
+		return -EOPNOTSUPP;
 
 	strscpy(name, p->symbol, sizeof(name));
 	ret = ftrace_set_filter(&p->fops, name, strlen(name), 1);
