@@ -1,0 +1,40 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Guest script of tcg-loop.sh's "storm" test: with memwatch NOT loaded, the
+# ftrace site of the page-fault path (folio_add_new_anon_rmap, or
+# page_add_new_anon_rmap) is patched in and out by the function tracer,
+# $MEMWATCH_STORM_TOGGLES times (default 400), while one process per vCPU
+# faults pages in a loop. It is what loading and unloading memwatch does to
+# that site under load, with no memwatch code anywhere: an oops here is the
+# emulator's or the kernel's, not memwatch's. TAP on stdout; an oops
+# panics the guest (oops=panic), which ends the run.
+
+set -e
+
+n=${MEMWATCH_STORM_TOGGLES:-400}
+tr=/sys/kernel/tracing
+[ -e "$tr/set_ftrace_filter" ] || tr=/sys/kernel/debug/tracing
+fn=folio_add_new_anon_rmap
+grep -qx "$fn" "$tr/available_filter_functions" ||
+	fn=page_add_new_anon_rmap
+if [ -d /sys/module/memwatch ]; then
+	echo "not ok 1 - memwatch is loaded; this run needs it absent"
+	exit 1
+fi
+
+load=()
+for _ in $(seq "$(nproc)"); do
+	(while :; do build/touch-mem 16 >/dev/null; done) &
+	load+=($!)
+done
+
+echo "$fn" >"$tr/set_ftrace_filter"
+for i in $(seq "$n"); do
+	echo function >"$tr/current_tracer"
+	echo nop >"$tr/current_tracer"
+done
+kill "${load[@]}" 2>/dev/null || true
+wait 2>/dev/null || true
+echo >"$tr/set_ftrace_filter"
+echo "ok 1 - $n function-tracer patches of $fn under a fault load, memwatch not loaded"
