@@ -190,7 +190,7 @@ static void print_compare(uint32_t pid, const struct mw_region *r, size_t nr,
 		snprintf(range, sizeof(range), "0x%" PRIx64 "-0x%" PRIx64,
 			 r[i].start, r[i].end);
 		printf("%-33s %-11s %9s %9s%s %9s %9s%s %9s %9s%s %4zu  %s\n",
-		       range, region_kind_name(r[i].kind),
+		       range, mw_region_kind_name(r[i].kind),
 		       format_size(a, r[i].reserved), format_size(b, s->size),
 		       r[i].reserved == s->size ? " " : "!",
 		       format_size(c, r[i].committed),

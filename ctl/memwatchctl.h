@@ -105,7 +105,6 @@ int report_fetch(uint32_t pid, const struct report_opts *o,
 int report_print(const struct report *rep, FILE *f,
 		 enum report_format format);
 void report_free(struct report *rep);
-const char *region_kind_name(uint32_t kind);
 void region_flags_json(struct json *j, const char *key, uint32_t flags);
 
 /* util.c: the running command, for messages */

@@ -470,6 +470,18 @@ static void get_string(char *dst, size_t size, struct nlattr **tb, int type)
 		nla_strlcpy(dst, tb[type], size);
 }
 
+/* The attributes a reply carried, as the @present bits of replies.h. */
+static uint64_t present_of(struct nlattr **tb, int max)
+{
+	uint64_t bits = 0;
+	int i;
+
+	for (i = 0; i <= max && i < 64; i++)
+		if (tb[i])
+			bits |= MW_PRESENT(i);
+	return bits;
+}
+
 static struct nlattr *attrs_of(struct nlmsghdr *nlh, int *len)
 {
 	struct genlmsghdr *ghdr = nlmsg_data(nlh);
@@ -513,7 +525,7 @@ static int parse_probe(struct nlattr *nest, struct mw_probe *p)
 	if (nla_parse_nested(tb, MEMWATCH_A_PROBE_MAX, nest, probe_policy))
 		return -EPROTO;
 	get_string(p->symbol, sizeof(p->symbol), tb, MEMWATCH_A_PROBE_SYMBOL);
-	p->attached = get_u32(tb, MEMWATCH_A_PROBE_ATTACHED) != 0;
+	p->attached = get_u32(tb, MEMWATCH_A_PROBE_ATTACHED);
 	p->error = get_u32(tb, MEMWATCH_A_PROBE_ERROR);
 	p->hits = get_u64(tb, MEMWATCH_A_PROBE_HITS);
 	p->missed = get_u64(tb, MEMWATCH_A_PROBE_MISSED);
@@ -542,6 +554,7 @@ static int parse_status(struct nlmsghdr *nlh, void *arg)
 	st->regions = get_u64(tb, MEMWATCH_A_STATUS_REGIONS);
 	st->max_threads_per_region =
 		get_u32(tb, MEMWATCH_A_STATUS_MAX_THREADS_PER_REGION);
+	st->present = present_of(tb, MEMWATCH_A_STATUS_MAX);
 
 	/* The probes are a repeated attribute: walk them all. */
 	attrs = attrs_of(nlh, &len);
@@ -625,6 +638,7 @@ static int parse_watch(struct nlmsghdr *nlh, struct mw_watch *w)
 	w->execs = get_u32(tb, MEMWATCH_A_WATCH_EXECS);
 	w->dropped_regions = get_u64(tb, MEMWATCH_A_WATCH_DROPPED_REGIONS);
 	w->dropped_events = get_u64(tb, MEMWATCH_A_WATCH_DROPPED_EVENTS);
+	w->present = present_of(tb, MEMWATCH_A_WATCH_MAX);
 	return 0;
 }
 
@@ -826,6 +840,7 @@ static int parse_region(struct nlmsghdr *nlh, void *arg)
 	get_string(r->creator_comm, sizeof(r->creator_comm), tb,
 		   MEMWATCH_A_REGION_CREATOR_COMM);
 	r->other_faulted = get_u64(tb, MEMWATCH_A_REGION_OTHER_FAULTED);
+	r->present = present_of(tb, MEMWATCH_A_REGION_MAX);
 
 	/* Arrays of the exact size: a report can hold 100,000 regions. */
 	attrs = attrs_of(nlh, &len);
@@ -1007,6 +1022,7 @@ static int event_cb(struct nl_msg *msg, void *arg)
 	ev.kind = get_u32(tb, MEMWATCH_A_EVENT_REGION_KIND);
 	ev.flags = get_u32(tb, MEMWATCH_A_EVENT_REGION_FLAGS);
 	ev.ppid = get_u32(tb, MEMWATCH_A_EVENT_PPID);
+	ev.present = present_of(tb, MEMWATCH_A_EVENT_MAX);
 	ctx->fn(&ev, ctx->arg);
 	return NL_OK;
 }

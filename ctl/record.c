@@ -137,7 +137,7 @@ static int take_sample(struct record *rec)
 		json_u64(&j, "id", r->id);
 		json_hex(&j, "start", r->start);
 		json_hex(&j, "end", r->end);
-		json_string(&j, "kind", region_kind_name(r->kind));
+		json_string(&j, "kind", mw_region_kind_name(r->kind));
 		json_u64(&j, "reserved_bytes", r->reserved);
 		json_u64(&j, "committed_bytes", r->committed);
 		json_u64(&j, "touched_bytes", r->touched);

@@ -37,24 +37,6 @@ struct report {
 	uint64_t faulted;
 };
 
-const char *region_kind_name(uint32_t kind)
-{
-	switch (kind) {
-	case MEMWATCH_REGION_KIND_MMAP:
-		return "mmap";
-	case MEMWATCH_REGION_KIND_HEAP:
-		return "heap";
-	case MEMWATCH_REGION_KIND_STACK:
-		return "stack";
-	case MEMWATCH_REGION_KIND_MREMAP:
-		return "mremap";
-	case MEMWATCH_REGION_KIND_PREEXISTING:
-		return "preexisting";
-	default:
-		return "unknown";
-	}
-}
-
 static const struct {
 	uint32_t flag;
 	const char *name;
@@ -127,7 +109,7 @@ static void print_json(const struct report *rep, FILE *f)
 		json_u64(&j, "id", r->id);
 		json_hex(&j, "start", r->start);
 		json_hex(&j, "end", r->end);
-		json_string(&j, "kind", region_kind_name(r->kind));
+		json_string(&j, "kind", mw_region_kind_name(r->kind));
 		region_flags_json(&j, "flags", r->flags);
 		json_u64(&j, "reserved_bytes", r->reserved);
 		json_u64(&j, "committed_bytes", r->committed);
@@ -296,7 +278,7 @@ static int print_table(const struct report *rep, FILE *f)
 				 format_ns(when, r->created_ns));
 
 		fprintf(f, "%-*s  %-11s %9s %9s %9s %5u%% %9s %9s %4s  %11s  %-*s  %s\n",
-		       range_w, range, region_kind_name(r->kind),
+		       range_w, range, mw_region_kind_name(r->kind),
 		       format_size(res, r->reserved),
 		       format_size(com, r->committed),
 		       format_size(tou, r->touched),
@@ -431,7 +413,7 @@ static void print_openmetrics(const struct report *rep, FILE *f)
 			om_process_labels(f, rep);
 			fprintf(f, ",start=\"0x%" PRIx64 "\",kind=\"%s\","
 				"lazy=\"%s\",creator_comm=", r->start,
-				region_kind_name(r->kind),
+				mw_region_kind_name(r->kind),
 				rep->lazy[i] ? "true" : "false");
 			om_label_value(f, r->creator_comm);
 			fprintf(f, "} %" PRIu64 "\n", v);

@@ -228,7 +228,7 @@ static int refresh(struct top *t)
 		snprintf(range, sizeof(range), "0x%" PRIx64 "-0x%" PRIx64,
 			 r->start, r->end);
 		printf("%-33s %-11s %9s %9s %9s %12s  %.20s\n", range,
-		       region_kind_name(r->kind), format_size(s1, r->reserved),
+		       mw_region_kind_name(r->kind), format_size(s1, r->reserved),
 		       format_size(s2, r->committed),
 		       format_size(s3, r->touched),
 		       format_rate(r1, rate(r->touched,
