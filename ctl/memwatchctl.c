@@ -184,7 +184,7 @@ int main(int argc, char **argv)
 	static char status_name[] = "status";
 	static char *default_argv[] = { status_name, NULL };
 	const struct command *c;
-	int i, ret, status;
+	int i, ret;
 
 	/* A closed stdout must be an error message, not a silent death. */
 	signal(SIGPIPE, SIG_IGN);
@@ -246,19 +246,9 @@ int main(int argc, char **argv)
 	ret = c->handler(argc, argv);
 	mw_nl_close();
 
-	if (ret == CMD_RET_USAGE) {
-		if (!usage_error_reported())
-			fprintf(stderr, PROG_NAME ": %s: wrong arguments; usage: "
-				PROG_NAME " %s %s\n", c->name, c->name,
-				c->args);
-		status = 2;
-	} else if (ret < 0) {
+	if (ret < 0) {
 		report_failure(ret);
-		status = 1;
-	} else if (ret == CMD_RET_FAILED) {
-		status = 1;
-	} else {
-		status = mw_exit_status >= 0 ? mw_exit_status : 0;
+		ret = CMD_RET_FAILED;
 	}
-	return finish_output(status);
+	return finish_output(ret);
 }

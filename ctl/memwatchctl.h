@@ -23,15 +23,15 @@
 #define PRINTF_FMT(a, b) __attribute__((format(printf, a, b)))
 
 /*
- * Handlers return 0, a negative errno (a runtime error: exit status 1, one
- * line on stderr saying what to do), or CMD_RET_USAGE (the arguments were
- * wrong: exit status 2). A handler that finds a bad value says what is
- * wrong with usage_error() and returns its result; otherwise main() prints
- * the command's synopsis.
+ * A handler returns the exit status it means, having said on stderr what
+ * went wrong: CMD_RET_OK, CMD_RET_FAILED (a runtime error) or
+ * CMD_RET_USAGE (usage_error() says what is wrong with the arguments and
+ * returns it); "run" returns its command's status. A negative errno is a
+ * runtime error main() still has to explain (report_failure()): exit 1.
  */
-#define CMD_RET_USAGE 1
-/* A runtime error the handler has already explained on stderr: exit 1. */
-#define CMD_RET_FAILED 3
+#define CMD_RET_OK	0
+#define CMD_RET_FAILED	1
+#define CMD_RET_USAGE	2
 
 struct command {
 	const char *name;
@@ -58,12 +58,6 @@ int cmd_events(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
-
-/*
- * A handler that must exit with a status of its own (run: the command's)
- * sets this and returns 0; -1 means "0".
- */
-extern int mw_exit_status;
 
 /* run.c: a command started watched, for run and record */
 #include <sys/types.h>
@@ -113,7 +107,6 @@ extern const char *mw_cmd;
 extern uint32_t mw_subject_pid;
 
 int usage_error(const char *fmt, ...) PRINTF_FMT(1, 2);
-bool usage_error_reported(void);
 void report_failure(int err);
 
 bool pid_argument(const char *arg);

@@ -18,9 +18,6 @@
 
 const char *mw_cmd = "status";
 uint32_t mw_subject_pid;
-int mw_exit_status = -1;
-
-static bool usage_reported;
 
 int usage_error(const char *fmt, ...)
 {
@@ -31,13 +28,7 @@ int usage_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	usage_reported = true;
 	return CMD_RET_USAGE;
-}
-
-bool usage_error_reported(void)
-{
-	return usage_reported;
 }
 
 int unknown_argument(const char *arg)
