@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * memwatchctl: what the command files share. Nothing here knows about
- * libnl; nl.h is the only way to the kernel.
+ * libnl; nl.h is the only way to the kernel, replies.h the shape of its
+ * answers.
  */
 #ifndef MEMWATCHCTL_H
 #define MEMWATCHCTL_H
@@ -10,6 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
+
+#include "replies.h"
 
 #ifndef MEMWATCHCTL_VERSION
 #define MEMWATCHCTL_VERSION "0.1.0"
@@ -67,16 +71,6 @@ int child_signal_seen(void);
 int child_exited(pid_t pid, int *status);
 void child_reap(pid_t pid);
 
-/* record.c: each thread's faulted bytes summed over the regions */
-struct mw_region;
-struct thread_sum {
-	uint32_t tid;
-	char comm[64];
-	uint64_t faulted;
-};
-struct thread_sum *sum_threads(const struct mw_region *r, size_t nr,
-			       size_t *nr_out);
-
 /* report.c: one process's report, fetched once and printed in any form */
 enum report_format { REPORT_TABLE, REPORT_JSON, REPORT_OPENMETRICS };
 
@@ -119,6 +113,7 @@ int option_value(int argc, char **argv, int *i, const char *name,
 int unknown_argument(const char *arg);
 
 char *printable(char *dst, size_t size, const char *src);
+uint64_t now_ns(clockid_t clk);
 
 #define SIZE_BUF 24
 char *format_size(char buf[SIZE_BUF], uint64_t bytes);
@@ -126,6 +121,31 @@ char *format_size(char buf[SIZE_BUF], uint64_t bytes);
 char *format_ns(char buf[DURATION_BUF], uint64_t ns);
 bool ratio_at_most(uint64_t part, uint64_t whole, unsigned int pct);
 unsigned int percent_of(uint64_t part, uint64_t whole);
+
+/* util.c: what several commands compute from a watch and its regions */
+const char *watch_state_name(uint32_t state);
+/* The lazy rule: at least min_size reserved, at most max_pct touched. */
+bool region_is_lazy(const struct mw_region *r, uint64_t min_size,
+		    unsigned int max_pct);
+
+struct region_totals {
+	size_t regions;
+	uint64_t reserved;
+	uint64_t committed;
+	uint64_t touched;
+	uint64_t faulted;
+};
+void sum_regions(const struct mw_region *r, size_t nr,
+		 struct region_totals *t);
+
+/* Each thread's faulted bytes over all regions; free() the result. */
+struct thread_sum {
+	uint32_t tid;
+	char comm[MW_NAME_LEN];
+	uint64_t faulted;
+};
+struct thread_sum *sum_threads(const struct mw_region *r, size_t nr,
+			       size_t *nr_out);
 
 /*
  * json.c: a small streaming writer for the --json forms. Keys are written

@@ -31,10 +31,7 @@ struct report {
 
 	/* sums over the regions; peak is the watch's own */
 	size_t nr_lazy;
-	uint64_t reserved;
-	uint64_t committed;
-	uint64_t touched;
-	uint64_t faulted;
+	struct region_totals tot;
 };
 
 static const struct {
@@ -62,18 +59,6 @@ void region_flags_json(struct json *j, const char *key, uint32_t flags)
 	json_close(j);
 }
 
-static const char *state_name(uint32_t state)
-{
-	return state == MEMWATCH_WATCH_STATE_EXITED ? "exited" : "live";
-}
-
-/* The rule the README states: large, and little of it touched. */
-static bool region_is_lazy(const struct report *rep, const struct mw_region *r)
-{
-	return r->reserved >= rep->min_size &&
-	       ratio_at_most(r->touched, r->reserved, rep->max_pct);
-}
-
 static void print_json(const struct report *rep, FILE *f)
 {
 	const struct mw_watch *w = &rep->watch;
@@ -85,18 +70,18 @@ static void print_json(const struct report *rep, FILE *f)
 	json_u64(&j, "pid", rep->pid);
 	json_string(&j, "comm", w->comm);
 	json_u64(&j, "watch_ns", w->ns);
-	json_string(&j, "state", state_name(w->state));
+	json_string(&j, "state", watch_state_name(w->state));
 	json_u64(&j, "lazy_min_size_bytes", rep->min_size);
 	json_u64(&j, "lazy_max_touched_pct", rep->max_pct);
 
 	json_open_object(&j, "totals", false);
 	json_u64(&j, "regions", rep->nr);
 	json_u64(&j, "lazy_regions", rep->nr_lazy);
-	json_u64(&j, "reserved_bytes", rep->reserved);
-	json_u64(&j, "committed_bytes", rep->committed);
-	json_u64(&j, "touched_bytes", rep->touched);
+	json_u64(&j, "reserved_bytes", rep->tot.reserved);
+	json_u64(&j, "committed_bytes", rep->tot.committed);
+	json_u64(&j, "touched_bytes", rep->tot.touched);
 	json_u64(&j, "peak_touched_bytes", w->peak_touched);
-	json_u64(&j, "faulted_bytes", rep->faulted);
+	json_u64(&j, "faulted_bytes", rep->tot.faulted);
 	json_u64(&j, "dropped_regions", w->dropped_regions);
 	json_close(&j);
 
@@ -255,7 +240,7 @@ static int print_table(const struct report *rep, FILE *f)
 
 	fprintf(f, "pid %u (%s), %s, watched for %s\n", rep->pid,
 	       printable(comm, sizeof(comm), w->comm),
-	       state_name(w->state), format_ns(when, w->ns));
+	       watch_state_name(w->state), format_ns(when, w->ns));
 	fprintf(f, "lazy: at least %s reserved and at most %u%% of it touched\n\n",
 	       format_size(res, rep->min_size), rep->max_pct);
 
@@ -294,11 +279,11 @@ static int print_table(const struct report *rep, FILE *f)
 
 	fprintf(f, "\ntotal: %zu regions, %zu lazy; reserved %s, committed %s, "
 	       "touched %s (peak %s), faulted %s\n",
-	       rep->nr, rep->nr_lazy, format_size(res, rep->reserved),
-	       format_size(com, rep->committed),
-	       format_size(tou, rep->touched),
+	       rep->nr, rep->nr_lazy, format_size(res, rep->tot.reserved),
+	       format_size(com, rep->tot.committed),
+	       format_size(tou, rep->tot.touched),
 	       format_size(peak, w->peak_touched),
-	       format_size(fau, rep->faulted));
+	       format_size(fau, rep->tot.faulted));
 	if (w->dropped_regions)
 		fprintf(f, "warning: %" PRIu64 " mappings were not tracked "
 		       "(max_regions reached or memory short): the totals "
@@ -379,19 +364,19 @@ static void print_openmetrics(const struct report *rep, FILE *f)
 	om_sample(f, rep, "memwatch_lazy_regions", rep->nr_lazy);
 	om_family(f, "memwatch_reserved_bytes", "gauge", "bytes",
 		  "Bytes of anonymous memory mapped now.");
-	om_sample(f, rep, "memwatch_reserved_bytes", rep->reserved);
+	om_sample(f, rep, "memwatch_reserved_bytes", rep->tot.reserved);
 	om_family(f, "memwatch_committed_bytes", "gauge", "bytes",
 		  "Bytes mapped with some access permission.");
-	om_sample(f, rep, "memwatch_committed_bytes", rep->committed);
+	om_sample(f, rep, "memwatch_committed_bytes", rep->tot.committed);
 	om_family(f, "memwatch_touched_bytes", "gauge", "bytes",
 		  "Bytes backed by resident anonymous pages.");
-	om_sample(f, rep, "memwatch_touched_bytes", rep->touched);
+	om_sample(f, rep, "memwatch_touched_bytes", rep->tot.touched);
 	om_family(f, "memwatch_peak_touched_bytes", "gauge", "bytes",
 		  "Largest touched bytes since the watch started.");
 	om_sample(f, rep, "memwatch_peak_touched_bytes", w->peak_touched);
 	om_family(f, "memwatch_faulted_bytes", "counter", "bytes",
 		  "Bytes of new anonymous pages faulted in since the watch started.");
-	om_sample(f, rep, "memwatch_faulted_bytes_total", rep->faulted);
+	om_sample(f, rep, "memwatch_faulted_bytes_total", rep->tot.faulted);
 	om_family(f, "memwatch_watch_seconds", "gauge", "seconds",
 		  "Time since the watch started.");
 	fputs("memwatch_watch_seconds", f);
@@ -485,15 +470,11 @@ int report_fetch(uint32_t pid, const struct report_opts *o,
 		return -ENOMEM;
 	}
 	for (i = 0; i < rep->nr; i++) {
-		const struct mw_region *r = &rep->regions[i];
-
-		rep->lazy[i] = region_is_lazy(rep, r);
+		rep->lazy[i] = region_is_lazy(&rep->regions[i], rep->min_size,
+					      rep->max_pct);
 		rep->nr_lazy += rep->lazy[i];
-		rep->reserved += r->reserved;
-		rep->committed += r->committed;
-		rep->touched += r->touched;
-		rep->faulted += r->faulted;
 	}
+	sum_regions(rep->regions, rep->nr, &rep->tot);
 	*out = rep;
 	return 0;
 }

@@ -64,14 +64,6 @@ static void raw_terminal(void)
 	}
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 struct top {
 	uint32_t pid;
 	uint64_t interval_ns;
@@ -161,7 +153,8 @@ static int refresh(struct top *t)
 	struct thread_sum *threads;
 	struct thread_rate *rates;
 	size_t nr, nr_threads, i, nr_lazy = 0, *order, shown;
-	uint64_t res = 0, com = 0, tou = 0, now = mono_ns();
+	uint64_t now = now_ns(CLOCK_MONOTONIC);
+	struct region_totals tot;
 	int room, ret;
 	double dt;
 
@@ -187,14 +180,10 @@ static int refresh(struct top *t)
 		mw_regions_free(regions, nr);
 		return -ENOMEM;
 	}
+	sum_regions(regions, nr, &tot);
 	for (i = 0; i < nr; i++) {
-		res += regions[i].reserved;
-		com += regions[i].committed;
-		tou += regions[i].touched;
-		nr_lazy += regions[i].reserved >= REPORT_DEFAULT_MIN_SIZE &&
-			   ratio_at_most(regions[i].touched,
-					 regions[i].reserved,
-					 REPORT_DEFAULT_MAX_TOUCHED_PCT);
+		nr_lazy += region_is_lazy(&regions[i], REPORT_DEFAULT_MIN_SIZE,
+					  REPORT_DEFAULT_MAX_TOUCHED_PCT);
 		order[i] = i;
 	}
 	dt = t->have_prev ? (double)(now - t->prev_t) / 1e9 : 0;
@@ -207,9 +196,12 @@ static int refresh(struct top *t)
 	printf("regions %zu (%zu lazy)  peak touched %s\n", nr, nr_lazy,
 	       format_size(s2, w.peak_touched));
 	printf("reserved %9s %12s   committed %9s %12s   touched %9s %12s\n\n",
-	       format_size(s1, res), format_rate(r1, rate(res, t->prev_res, dt)),
-	       format_size(s2, com), format_rate(r2, rate(com, t->prev_com, dt)),
-	       format_size(s3, tou), format_rate(r3, rate(tou, t->prev_tou, dt)));
+	       format_size(s1, tot.reserved),
+	       format_rate(r1, rate(tot.reserved, t->prev_res, dt)),
+	       format_size(s2, tot.committed),
+	       format_rate(r2, rate(tot.committed, t->prev_com, dt)),
+	       format_size(s3, tot.touched),
+	       format_rate(r3, rate(tot.touched, t->prev_tou, dt)));
 
 	/* Half the rows that are left for regions, half for threads. */
 	room = (t->rows - 8) / 2;
@@ -259,9 +251,9 @@ static int refresh(struct top *t)
 
 	t->have_prev = true;
 	t->prev_t = now;
-	t->prev_res = res;
-	t->prev_com = com;
-	t->prev_tou = tou;
+	t->prev_res = tot.reserved;
+	t->prev_com = tot.committed;
+	t->prev_tou = tot.touched;
 	free(t->prev_threads);
 	t->prev_threads = threads;
 	t->nr_prev_threads = nr_threads;
@@ -276,12 +268,12 @@ static int refresh(struct top *t)
 /* Wait for the next refresh; 1 if the user asked to quit. */
 static int wait_key(uint64_t ns)
 {
-	uint64_t end = mono_ns() + ns;
+	uint64_t end = now_ns(CLOCK_MONOTONIC) + ns;
 	char c;
 
 	while (!stop) {
 		struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
-		uint64_t now = mono_ns();
+		uint64_t now = now_ns(CLOCK_MONOTONIC);
 		int ret;
 
 		if (now >= end)

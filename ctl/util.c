@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Messages, argument parsing and number formatting shared by the commands.
- * Sizes are binary (K = 1024) and printed with one decimal, in integer
- * arithmetic.
+ * Messages, argument parsing, number formatting, and the sums over a
+ * process's regions, shared by the commands. Sizes are binary (K = 1024)
+ * and printed with one decimal, in integer arithmetic.
  */
 #include <errno.h>
 #include <limits.h>
@@ -12,6 +12,8 @@
 #include <string.h>
 #include <strings.h>
 #include <inttypes.h>
+
+#include <linux/memwatch.h>
 
 #include "memwatchctl.h"
 #include "nl.h"
@@ -363,4 +365,81 @@ unsigned int percent_of(uint64_t part, uint64_t whole)
 	if (!__builtin_mul_overflow(part, 100, &lhs))
 		return lhs / whole;
 	return (unsigned int)((long double)part * 100 / whole);
+}
+
+uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+const char *watch_state_name(uint32_t state)
+{
+	switch (state) {
+	case MEMWATCH_WATCH_STATE_LIVE:
+		return "live";
+	case MEMWATCH_WATCH_STATE_EXITED:
+		return "exited";
+	default:
+		return "unknown";
+	}
+}
+
+/* The rule the README states: large, and little of it touched. */
+bool region_is_lazy(const struct mw_region *r, uint64_t min_size,
+		    unsigned int max_pct)
+{
+	return r->reserved >= min_size &&
+	       ratio_at_most(r->touched, r->reserved, max_pct);
+}
+
+void sum_regions(const struct mw_region *r, size_t nr,
+		 struct region_totals *t)
+{
+	size_t i;
+
+	memset(t, 0, sizeof(*t));
+	t->regions = nr;
+	for (i = 0; i < nr; i++) {
+		t->reserved += r[i].reserved;
+		t->committed += r[i].committed;
+		t->touched += r[i].touched;
+		t->faulted += r[i].faulted;
+	}
+}
+
+struct thread_sum *sum_threads(const struct mw_region *r, size_t nr,
+			       size_t *nr_out)
+{
+	struct thread_sum *t = NULL, *p;
+	size_t n = 0, cap = 0, i, k, x;
+
+	for (i = 0; i < nr; i++) {
+		for (k = 0; k < r[i].nr_threads; k++) {
+			const struct mw_thread *th = &r[i].threads[k];
+
+			for (x = 0; x < n && t[x].tid != th->tid; x++)
+				;
+			if (x == n) {
+				if (n == cap) {
+					cap = cap ? cap * 2 : 16;
+					p = realloc(t, cap * sizeof(*t));
+					if (!p) {
+						free(t);
+						return NULL;
+					}
+					t = p;
+				}
+				memset(&t[n], 0, sizeof(t[n]));
+				t[n].tid = th->tid;
+				memcpy(t[n].comm, th->comm, sizeof(t[n].comm));
+				n++;
+			}
+			t[x].faulted += th->faulted;
+		}
+	}
+	*nr_out = n;
+	return t ? t : calloc(1, sizeof(*t));
 }
