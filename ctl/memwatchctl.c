@@ -136,7 +136,6 @@ static void show_usage(FILE *f)
 			commands[i].args, commands[i].help);
 	fprintf(f,
 		"\n"
-		"With no command, " PROG_NAME " runs 'status'.\n"
 		"'" PROG_NAME " <command> -h' describes a command's options.\n"
 		"  -d, --debug    dump the netlink messages to stderr\n"
 		"Exit status: 0 success, 1 runtime error, 2 usage error.\n");
@@ -181,8 +180,6 @@ static int finish_output(int status)
 
 int main(int argc, char **argv)
 {
-	static char status_name[] = "status";
-	static char *default_argv[] = { status_name, NULL };
 	const struct command *c;
 	int i, ret;
 
@@ -206,10 +203,10 @@ int main(int argc, char **argv)
 		}
 	}
 
+	/* No command: the list of them, as a usage error (ip and perf do so). */
 	if (i == argc) {
-		argc = 1;
-		argv = default_argv;
-		i = 0;
+		show_usage(stderr);
+		return 2;
 	} else if (!strcmp(argv[i], "help")) {
 		if (i + 1 == argc) {
 			show_usage(stdout);

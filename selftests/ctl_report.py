@@ -17,7 +17,8 @@ Starts small Python workloads, watches them with memwatchctl, and checks
     touched_bytes their Rss.
 
 It also checks memwatchctl's exit statuses (0 success, 1 runtime error,
-2 usage error) and the table form of the report.
+2 usage error; memwatchctl alone is a usage error that lists the
+commands) and the table form of the report.
 
 Needs root and the memwatch module; otherwise it skips (exit 4). Set
 MEMWATCH_CTL to memwatchctl's absolute path (default: ../ctl/memwatchctl
@@ -558,6 +559,25 @@ def t_table_threads():
           "no thread line under the lazy region: %r" % lines[i:i + 2])
 
 
+COMMANDS = ("status", "watch", "unwatch", "list", "report", "run", "events",
+            "top", "record", "plot", "compare")
+
+
+def t_no_arguments():
+    rc, so, se = ctl()
+    check(rc == 2, "memwatchctl alone: exit %d, expected 2" % rc)
+    check(so == "", "memwatchctl alone wrote to stdout: %r" % so[:300])
+    check(se.startswith("Usage: memwatchctl "), "stderr: %r" % se[:300])
+    listed = [l.split()[0] for l in se.splitlines()
+              if l.startswith("  ") and not l.startswith("   ")]
+    missing = [c for c in COMMANDS if c not in listed]
+    check(not missing, "commands not listed: %s in %r" % (missing, se))
+    _, help_out, _ = ctl("--help")
+    check(se == help_out, "not the --help text: %r" % se[:300])
+    rc, so, _ = ctl("--debug")
+    check(rc == 2 and so == "", "memwatchctl --debug alone: exit %d" % rc)
+
+
 def usage_case(args):
     rc, so, se = ctl(*args)
     lines = se.strip().splitlines()
@@ -636,6 +656,7 @@ TESTS = [
     ("--min-size and --max-touched-pct change the lazy flags", t_thresholds),
     ("report table: order, lazy marks, sizes, totals", t_table),
     ("report --threads lists the faulting thread", t_table_threads),
+    ("memwatchctl alone lists the commands, exit 2", t_no_arguments),
     ("bad pids are usage errors (exit 2)", t_bad_pids),
     ("bad sizes, percentages and options are usage errors (exit 2)",
      t_bad_options),
