@@ -119,6 +119,18 @@ uint64_t now_ns(clockid_t clk);
 char *format_size(char buf[SIZE_BUF], uint64_t bytes);
 #define DURATION_BUF 32
 char *format_ns(char buf[DURATION_BUF], uint64_t ns);
+/*
+ * A region's addresses in a table, "0x<start>-0x<end>", both zero-padded
+ * to the same number of hex digits, so that a table's short addresses
+ * (0xf8000000) line up with its long ones (0x7f...).
+ */
+#define RANGE_BUF 40
+/* top's and compare's REGION column: at least two 14-digit addresses */
+#define RANGE_COLUMN_MIN 33
+int range_digits(const struct mw_region *r, size_t nr);
+int range_width(int digits);
+char *format_range(char buf[RANGE_BUF], uint64_t start, uint64_t end,
+		   int digits);
 bool ratio_at_most(uint64_t part, uint64_t whole, unsigned int pct);
 unsigned int percent_of(uint64_t part, uint64_t whole);
 

@@ -212,8 +212,10 @@ static int print_table(const struct report *rep, FILE *f)
 {
 	char res[SIZE_BUF], com[SIZE_BUF], tou[SIZE_BUF], peak[SIZE_BUF];
 	char fau[SIZE_BUF], when[DURATION_BUF], created[DURATION_BUF + 1];
-	char range[48], flags[96], creator[MW_NAME_LEN + 16], comm[MW_NAME_LEN];
+	char range[RANGE_BUF], flags[96], creator[MW_NAME_LEN + 16];
+	char comm[MW_NAME_LEN];
 	const struct mw_watch *w = &rep->watch;
+	int digits = range_digits(rep->regions, rep->nr);
 	int range_w = (int)strlen("REGION"), creator_w = (int)strlen("CREATOR");
 	size_t *order, i, incomplete = 0;
 
@@ -222,19 +224,16 @@ static int print_table(const struct report *rep, FILE *f)
 		return -ENOMEM;
 	for (i = 0; i < rep->nr; i++) {
 		const struct mw_region *r = &rep->regions[i];
-		int n;
 
 		order[i] = i;
-		n = snprintf(range, sizeof(range), "0x%" PRIx64 "-0x%" PRIx64,
-			     r->start, r->end);
-		if (n > range_w)
-			range_w = n;
 		creator_string(creator, sizeof(creator), r);
 		if ((int)strlen(creator) > creator_w)
 			creator_w = (int)strlen(creator);
 		if (r->flags & MEMWATCH_REGION_F_INCOMPLETE)
 			incomplete++;
 	}
+	if (rep->nr && range_width(digits) > range_w)
+		range_w = range_width(digits);
 	sort_rep = rep;
 	qsort(order, rep->nr, sizeof(*order), cmp_touched);
 
@@ -251,8 +250,7 @@ static int print_table(const struct report *rep, FILE *f)
 	for (i = 0; i < rep->nr; i++) {
 		const struct mw_region *r = &rep->regions[order[i]];
 
-		snprintf(range, sizeof(range), "0x%" PRIx64 "-0x%" PRIx64,
-			 r->start, r->end);
+		format_range(range, r->start, r->end, digits);
 		creator_string(creator, sizeof(creator), r);
 		flags_string(flags, sizeof(flags), r->flags);
 		/* preexisting regions have no creation time */

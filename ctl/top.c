@@ -147,7 +147,7 @@ static int refresh(struct top *t)
 	char s1[SIZE_BUF], s2[SIZE_BUF], s3[SIZE_BUF], when[DURATION_BUF];
 	char every[DURATION_BUF];
 	char r1[SIZE_BUF + 4], r2[SIZE_BUF + 4], r3[SIZE_BUF + 4];
-	char comm[MW_NAME_LEN], range[48];
+	char comm[MW_NAME_LEN], range[RANGE_BUF];
 	struct mw_watch w;
 	struct mw_region *regions;
 	struct thread_sum *threads;
@@ -155,7 +155,7 @@ static int refresh(struct top *t)
 	size_t nr, nr_threads, i, nr_lazy = 0, *order, shown;
 	uint64_t now = now_ns(CLOCK_MONOTONIC);
 	struct region_totals tot;
-	int room, ret;
+	int room, ret, digits, range_w;
 	double dt;
 
 	ret = mw_get_watch(t->pid, &w);
@@ -210,16 +210,19 @@ static int refresh(struct top *t)
 
 	sort_regions = regions;
 	qsort(order, nr, sizeof(*order), cmp_region);
-	printf("\033[7m%-33s %-11s %9s %9s %9s %12s  %-20s\033[0m\n",
+	digits = range_digits(regions, nr);
+	range_w = range_width(digits);
+	if (range_w < RANGE_COLUMN_MIN)
+		range_w = RANGE_COLUMN_MIN;
+	printf("\033[7m%-*s %-11s %9s %9s %9s %12s  %-20s\033[0m\n", range_w,
 	       "LARGEST REGIONS", "KIND", "RESERVED", "COMMITTED", "TOUCHED",
 	       "GROWTH", "CREATOR");
 	shown = nr < (size_t)room ? nr : (size_t)room;
 	for (i = 0; i < shown; i++) {
 		const struct mw_region *r = &regions[order[i]];
 
-		snprintf(range, sizeof(range), "0x%" PRIx64 "-0x%" PRIx64,
-			 r->start, r->end);
-		printf("%-33s %-11s %9s %9s %9s %12s  %.20s\n", range,
+		format_range(range, r->start, r->end, digits);
+		printf("%-*s %-11s %9s %9s %9s %12s  %.20s\n", range_w, range,
 		       mw_region_kind_name(r->kind), format_size(s1, r->reserved),
 		       format_size(s2, r->committed),
 		       format_size(s3, r->touched),

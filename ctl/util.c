@@ -343,6 +343,35 @@ char *format_ns(char buf[DURATION_BUF], uint64_t ns)
 	return buf;
 }
 
+/* The hex digits of the highest address among the regions. */
+int range_digits(const struct mw_region *r, size_t nr)
+{
+	uint64_t max = 0;
+	int digits = 1;
+	size_t i;
+
+	for (i = 0; i < nr; i++)
+		if (r[i].end > max)
+			max = r[i].end;
+	while (max >>= 4)
+		digits++;
+	return digits;
+}
+
+/* The characters format_range() writes for @digits */
+int range_width(int digits)
+{
+	return 2 * (2 + digits) + 1;
+}
+
+char *format_range(char buf[RANGE_BUF], uint64_t start, uint64_t end,
+		   int digits)
+{
+	snprintf(buf, RANGE_BUF, "0x%0*" PRIx64 "-0x%0*" PRIx64, digits,
+		 start, digits, end);
+	return buf;
+}
+
 /* part * 100 <= pct * whole, without overflow */
 bool ratio_at_most(uint64_t part, uint64_t whole, unsigned int pct)
 {
