@@ -237,9 +237,15 @@ static int print_table(const struct report *rep, FILE *f)
 	sort_rep = rep;
 	qsort(order, rep->nr, sizeof(*order), cmp_touched);
 
-	fprintf(f, "pid %u (%s), %s, watched for %s\n", rep->pid,
-	       printable(comm, sizeof(comm), w->comm),
-	       watch_state_name(w->state), format_ns(when, w->ns));
+	if (w->state == MEMWATCH_WATCH_STATE_EXITED)
+		fprintf(f, "pid %u (%s) has exited; final figures, watched for "
+			"%s (the module has now discarded them)\n", rep->pid,
+			printable(comm, sizeof(comm), w->comm),
+			format_ns(when, w->ns));
+	else
+		fprintf(f, "pid %u (%s), %s, watched for %s\n", rep->pid,
+			printable(comm, sizeof(comm), w->comm),
+			watch_state_name(w->state), format_ns(when, w->ns));
 	fprintf(f, "lazy: at least %s reserved and at most %u%% of it touched\n\n",
 	       format_size(res, rep->min_size), rep->max_pct);
 

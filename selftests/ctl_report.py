@@ -21,7 +21,8 @@ It also checks memwatchctl's exit statuses (0 success, 1 runtime error,
 commands), and the tables of report, top and compare: their columns line
 up under their headings, and every address of a table has as many digits
 as the others, with a MAP_FIXED mapping at 0x10000000 beside the 0x7f...
-ones.
+ones. The report of a process that has exited says so in its first line,
+and is given once.
 
 Needs root and the memwatch module; otherwise it skips (exit 4). Set
 MEMWATCH_CTL to memwatchctl's absolute path (default: ../ctl/memwatchctl
@@ -548,6 +549,8 @@ def t_table():
     lines = so.splitlines()
     check(lines and lines[0].startswith("pid %d " % S.work.pid),
           "first line: %r" % lines[:1])
+    check(", live, " in lines[0] and "exited" not in lines[0],
+          "first line of a live process's report: %r" % lines[0])
     check(any(l.startswith("REGION") and "LAZY" in l for l in lines),
           "no header row")
     full, lazy = row_of(lines, S.full_addr), row_of(lines, S.lazy_addr)
@@ -686,6 +689,26 @@ def t_compare_columns():
                                          sorted(seen)))
 
 
+def t_exited_report():
+    p = subprocess.Popen([sys.executable, "-c",
+                          "import sys; sys.stdin.read()"],
+                         stdin=subprocess.PIPE)
+    try:
+        ctl_ok("watch", p.pid)
+    finally:
+        p.stdin.close()
+        p.wait(timeout=TIMEOUT)
+    lines = ctl_ok("report", p.pid).splitlines()
+    check(lines and lines[0].startswith("pid %d (" % p.pid) and
+          " has exited" in lines[0],
+          "first line of an exited process's report: %r" % lines[:1])
+    check(any(l.startswith("total: ") for l in lines), "no totals line")
+    # its final figures were given once
+    rc, _, se = ctl("report", p.pid)
+    check(rc == 1, "a second report of the exited pid: exit %d, %r"
+          % (rc, se))
+
+
 COMMANDS = ("status", "watch", "unwatch", "list", "report", "run", "events",
             "top", "record", "plot", "compare")
 
@@ -790,6 +813,7 @@ TESTS = [
      t_top_columns),
     ("compare: columns under their headings, addresses of one width",
      t_compare_columns),
+    ("report of an exited process says so first, once", t_exited_report),
     ("memwatchctl alone lists the commands, exit 2", t_no_arguments),
     ("bad pids are usage errors (exit 2)", t_bad_pids),
     ("bad sizes, percentages and options are usage errors (exit 2)",
