@@ -175,22 +175,23 @@ static void print_compare(uint32_t pid, const struct mw_region *r, size_t nr,
 			  const struct smaps_sum *sums, size_t bad)
 {
 	char a[SIZE_BUF], b[SIZE_BUF], c[SIZE_BUF], d[SIZE_BUF];
-	char e[SIZE_BUF], f[SIZE_BUF];
+	char e[SIZE_BUF], f[SIZE_BUF], range[RANGE_BUF];
+	int digits = range_digits(r, nr), range_w = range_width(digits);
 	size_t i;
 
 	printf("pid %u: memwatch (mw) beside /proc/%u/smaps (smaps), per "
 	       "region; '!' marks a difference\n\n", pid, pid);
-	printf("%-33s %-11s %9s %9s  %9s %9s  %9s %9s  %4s  %s\n", "REGION",
-	       "KIND", "RES mw", "smaps", "COMM mw", "smaps", "TOUCH mw",
+	if (range_w < RANGE_COLUMN_MIN)
+		range_w = RANGE_COLUMN_MIN;
+	printf("%-*s %-11s %9s %9s  %9s %9s  %9s %9s  %4s  %s\n", range_w,
+	       "REGION", "KIND", "RES mw", "smaps", "COMM mw", "smaps", "TOUCH mw",
 	       "smaps", "VMAS", "");
 	for (i = 0; i < nr; i++) {
 		const struct smaps_sum *s = &sums[i];
-		char range[48];
 
-		snprintf(range, sizeof(range), "0x%" PRIx64 "-0x%" PRIx64,
-			 r[i].start, r[i].end);
-		printf("%-33s %-11s %9s %9s%s %9s %9s%s %9s %9s%s %4zu  %s\n",
-		       range, region_kind_name(r[i].kind),
+		format_range(range, r[i].start, r[i].end, digits);
+		printf("%-*s %-11s %9s %9s%s %9s %9s%s %9s %9s%s %4zu  %s\n",
+		       range_w, range, mw_region_kind_name(r[i].kind),
 		       format_size(a, r[i].reserved), format_size(b, s->size),
 		       r[i].reserved == s->size ? " " : "!",
 		       format_size(c, r[i].committed),

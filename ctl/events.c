@@ -69,7 +69,7 @@ static void print_json(struct events *e, const struct mw_event *ev)
 		json_hex(j, "start", ev->start);
 		json_hex(j, "end", ev->end);
 		json_u64(j, "size_bytes", ev->end - ev->start);
-		json_string(j, "kind", region_kind_name(ev->kind));
+		json_string(j, "kind", mw_region_kind_name(ev->kind));
 		region_flags_json(j, "flags", ev->flags);
 	}
 	if (ev->type == MEMWATCH_EVENT_FORK)
@@ -87,7 +87,7 @@ static void print_line(const struct mw_event *ev)
 	if (is_region_event(ev->type))
 		printf(" 0x%" PRIx64 "-0x%" PRIx64 " %s %s", ev->start,
 		       ev->end, format_size(size, ev->end - ev->start),
-		       region_kind_name(ev->kind));
+		       mw_region_kind_name(ev->kind));
 	if (ev->type == MEMWATCH_EVENT_FORK)
 		printf(" (child of %u)", ev->ppid);
 	printf("\n");

@@ -136,7 +136,6 @@ static void show_usage(FILE *f)
 			commands[i].args, commands[i].help);
 	fprintf(f,
 		"\n"
-		"With no command, " PROG_NAME " runs 'status'.\n"
 		"'" PROG_NAME " <command> -h' describes a command's options.\n"
 		"  -d, --debug    dump the netlink messages to stderr\n"
 		"Exit status: 0 success, 1 runtime error, 2 usage error.\n");
@@ -181,10 +180,8 @@ static int finish_output(int status)
 
 int main(int argc, char **argv)
 {
-	static char status_name[] = "status";
-	static char *default_argv[] = { status_name, NULL };
 	const struct command *c;
-	int i, ret, status;
+	int i, ret;
 
 	/* A closed stdout must be an error message, not a silent death. */
 	signal(SIGPIPE, SIG_IGN);
@@ -206,10 +203,10 @@ int main(int argc, char **argv)
 		}
 	}
 
+	/* No command: the list of them, as a usage error (ip and perf do so). */
 	if (i == argc) {
-		argc = 1;
-		argv = default_argv;
-		i = 0;
+		show_usage(stderr);
+		return 2;
 	} else if (!strcmp(argv[i], "help")) {
 		if (i + 1 == argc) {
 			show_usage(stdout);
@@ -246,19 +243,9 @@ int main(int argc, char **argv)
 	ret = c->handler(argc, argv);
 	mw_nl_close();
 
-	if (ret == CMD_RET_USAGE) {
-		if (!usage_error_reported())
-			fprintf(stderr, PROG_NAME ": %s: wrong arguments; usage: "
-				PROG_NAME " %s %s\n", c->name, c->name,
-				c->args);
-		status = 2;
-	} else if (ret < 0) {
+	if (ret < 0) {
 		report_failure(ret);
-		status = 1;
-	} else if (ret == CMD_RET_FAILED) {
-		status = 1;
-	} else {
-		status = mw_exit_status >= 0 ? mw_exit_status : 0;
+		ret = CMD_RET_FAILED;
 	}
-	return finish_output(status);
+	return finish_output(ret);
 }

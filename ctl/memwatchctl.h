@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * memwatchctl: what the command files share. Nothing here knows about
- * libnl; nl.h is the only way to the kernel.
+ * libnl; nl.h is the only way to the kernel, replies.h the shape of its
+ * answers.
  */
 #ifndef MEMWATCHCTL_H
 #define MEMWATCHCTL_H
@@ -10,6 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
+
+#include "replies.h"
 
 #ifndef MEMWATCHCTL_VERSION
 #define MEMWATCHCTL_VERSION "0.1.0"
@@ -23,15 +27,15 @@
 #define PRINTF_FMT(a, b) __attribute__((format(printf, a, b)))
 
 /*
- * Handlers return 0, a negative errno (a runtime error: exit status 1, one
- * line on stderr saying what to do), or CMD_RET_USAGE (the arguments were
- * wrong: exit status 2). A handler that finds a bad value says what is
- * wrong with usage_error() and returns its result; otherwise main() prints
- * the command's synopsis.
+ * A handler returns the exit status it means, having said on stderr what
+ * went wrong: CMD_RET_OK, CMD_RET_FAILED (a runtime error) or
+ * CMD_RET_USAGE (usage_error() says what is wrong with the arguments and
+ * returns it); "run" returns its command's status. A negative errno is a
+ * runtime error main() still has to explain (report_failure()): exit 1.
  */
-#define CMD_RET_USAGE 1
-/* A runtime error the handler has already explained on stderr: exit 1. */
-#define CMD_RET_FAILED 3
+#define CMD_RET_OK	0
+#define CMD_RET_FAILED	1
+#define CMD_RET_USAGE	2
 
 struct command {
 	const char *name;
@@ -59,12 +63,6 @@ int cmd_record(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 
-/*
- * A handler that must exit with a status of its own (run: the command's)
- * sets this and returns 0; -1 means "0".
- */
-extern int mw_exit_status;
-
 /* run.c: a command started watched, for run and record */
 #include <sys/types.h>
 int child_start(char **argv, uint32_t flags, bool send_flags, pid_t *pid);
@@ -72,16 +70,6 @@ void child_forward_signals(pid_t pid);
 int child_signal_seen(void);
 int child_exited(pid_t pid, int *status);
 void child_reap(pid_t pid);
-
-/* record.c: each thread's faulted bytes summed over the regions */
-struct mw_region;
-struct thread_sum {
-	uint32_t tid;
-	char comm[64];
-	uint64_t faulted;
-};
-struct thread_sum *sum_threads(const struct mw_region *r, size_t nr,
-			       size_t *nr_out);
 
 /* report.c: one process's report, fetched once and printed in any form */
 enum report_format { REPORT_TABLE, REPORT_JSON, REPORT_OPENMETRICS };
@@ -105,7 +93,6 @@ int report_fetch(uint32_t pid, const struct report_opts *o,
 int report_print(const struct report *rep, FILE *f,
 		 enum report_format format);
 void report_free(struct report *rep);
-const char *region_kind_name(uint32_t kind);
 void region_flags_json(struct json *j, const char *key, uint32_t flags);
 
 /* util.c: the running command, for messages */
@@ -114,7 +101,6 @@ extern const char *mw_cmd;
 extern uint32_t mw_subject_pid;
 
 int usage_error(const char *fmt, ...) PRINTF_FMT(1, 2);
-bool usage_error_reported(void);
 void report_failure(int err);
 
 bool pid_argument(const char *arg);
@@ -127,13 +113,51 @@ int option_value(int argc, char **argv, int *i, const char *name,
 int unknown_argument(const char *arg);
 
 char *printable(char *dst, size_t size, const char *src);
+uint64_t now_ns(clockid_t clk);
 
 #define SIZE_BUF 24
 char *format_size(char buf[SIZE_BUF], uint64_t bytes);
 #define DURATION_BUF 32
 char *format_ns(char buf[DURATION_BUF], uint64_t ns);
+/*
+ * A region's addresses in a table, "0x<start>-0x<end>", both zero-padded
+ * to the same number of hex digits, so that a table's short addresses
+ * (0xf8000000) line up with its long ones (0x7f...).
+ */
+#define RANGE_BUF 40
+/* top's and compare's REGION column: at least two 14-digit addresses */
+#define RANGE_COLUMN_MIN 33
+int range_digits(const struct mw_region *r, size_t nr);
+int range_width(int digits);
+char *format_range(char buf[RANGE_BUF], uint64_t start, uint64_t end,
+		   int digits);
 bool ratio_at_most(uint64_t part, uint64_t whole, unsigned int pct);
 unsigned int percent_of(uint64_t part, uint64_t whole);
+
+/* util.c: what several commands compute from a watch and its regions */
+const char *watch_state_name(uint32_t state);
+/* The lazy rule: at least min_size reserved, at most max_pct touched. */
+bool region_is_lazy(const struct mw_region *r, uint64_t min_size,
+		    unsigned int max_pct);
+
+struct region_totals {
+	size_t regions;
+	uint64_t reserved;
+	uint64_t committed;
+	uint64_t touched;
+	uint64_t faulted;
+};
+void sum_regions(const struct mw_region *r, size_t nr,
+		 struct region_totals *t);
+
+/* Each thread's faulted bytes over all regions; free() the result. */
+struct thread_sum {
+	uint32_t tid;
+	char comm[MW_NAME_LEN];
+	uint64_t faulted;
+};
+struct thread_sum *sum_threads(const struct mw_region *r, size_t nr,
+			       size_t *nr_out);
 
 /*
  * json.c: a small streaming writer for the --json forms. Keys are written

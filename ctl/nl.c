@@ -2,6 +2,9 @@
 /*
  * The only file that talks libnl: socket set-up, the request/receive loop
  * with extended acks, dump retries, and parsing replies into nl.h's structs.
+ * Replies and events are read by one loop, receive(), with --debug or
+ * without: --debug only prints each message it reads (and libnl prints
+ * what it sends).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -116,9 +119,11 @@ static int nl_open(void)
 	if (debug)
 		debug_to_stderr(base_cb);
 	/*
-	 * Replies are mostly read by receive(), which checks sequence numbers
-	 * itself and leaves libnl's expected number behind: libnl's own loops
-	 * on this socket (resolving a family or group) must not compare.
+	 * memwatch's replies are read by receive(), which checks sequence
+	 * numbers itself and leaves libnl's expected number behind: libnl's
+	 * own loops on this socket (resolving the family and the events
+	 * group) must not compare. With --debug, libnl prints every message
+	 * sent and what its own loops read; receive() prints the rest.
 	 */
 	nl_cb_set(base_cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, no_seq_check, NULL);
 
@@ -135,7 +140,7 @@ static int nl_open(void)
 				     ret);
 	}
 
-	/* Large dumps (many threads per region) need big reads. */
+	/* libnl's loops size their reads to the reply, however large. */
 	nl_socket_enable_msg_peek(sock);
 
 	/*
@@ -200,7 +205,7 @@ struct recv_state {
 	bool interrupted;
 };
 
-/* What each kind of reply does, whichever loop read it. */
+/* What each kind of reply does. */
 static void on_valid(struct recv_state *st, struct nlmsghdr *nlh)
 {
 	int ret;
@@ -259,97 +264,81 @@ static void on_error(struct recv_state *st, struct nlmsghdr *nlh)
 	st->err = e->error < 0 ? e->error : -EPROTO;
 }
 
-/* libnl's loop, for --debug: it can print every message it reads. */
-static int valid_cb(struct nl_msg *msg, void *arg)
+/*
+ * Datagrams are read into a buffer and their messages handled in place:
+ * nl_recvmsgs() first copies every message into an nl_msg of its own, and
+ * a dump of 100,000 regions paid for 100,000 of them. The kernel fills a
+ * dump's datagrams up to 32 KiB, or to what one message needs. Events
+ * have a buffer of their own: a handler of an event may send requests
+ * (run reports a child when its exit event comes).
+ */
+union rx_buf {
+	struct nlmsghdr h;
+	char b[256 << 10];
+};
+
+static union rx_buf reply_buf, event_buf;
+
+/* --debug: each message read, as libnl prints the ones it sends */
+static void debug_dump(struct nlmsghdr *nlh)
 {
-	on_valid(arg, nlmsg_hdr(msg));
-	return NL_OK;
-}
+	struct nl_msg *msg;
 
-static int finish_cb(struct nl_msg *msg, void *arg)
-{
-	on_done(arg, nlmsg_hdr(msg));
-	return NL_STOP;
-}
-
-static int ack_cb(struct nl_msg *msg, void *arg)
-{
-	on_error(arg, nlmsg_hdr(msg));
-	return NL_STOP;
-}
-
-static int dump_intr_cb(struct nl_msg *msg, void *arg)
-{
-	struct recv_state *st = arg;
-
-	(void)msg;
-	st->interrupted = true;
-	return NL_OK;
-}
-
-static int error_cb(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
-{
-	(void)nla;
-	on_error(arg, (struct nlmsghdr *)((char *)e - NLMSG_HDRLEN));
-	return NL_STOP;
-}
-
-static int receive_libnl(struct recv_state *st)
-{
-	struct nl_cb *cb;
-	int ret;
-
-	cb = nl_cb_clone(base_cb);
-	if (!cb)
-		return -ENOMEM;
-	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, valid_cb, st);
-	nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, finish_cb, st);
-	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, ack_cb, st);
-	nl_cb_set(cb, NL_CB_DUMP_INTR, NL_CB_CUSTOM, dump_intr_cb, st);
-	nl_cb_err(cb, NL_CB_CUSTOM, error_cb, st);
-	while (st->err > 0) {
-		ret = nl_recvmsgs(sock, cb);
-		if (ret < 0 && st->err > 0)
-			st->err = local_failure("cannot read the reply", ret);
-	}
-	nl_cb_put(cb);
-	return st->err;
+	if (!debug)
+		return;
+	msg = nlmsg_convert(nlh);
+	if (!msg)
+		return;
+	fprintf(stderr, "-- Debug: Received Message:\n");
+	nl_msg_dump(msg, stderr);
+	nlmsg_free(msg);
 }
 
 /*
- * The replies to request @seq, read into one buffer and handled in place.
- * nl_recvmsgs() first copies every message into an nl_msg of its own: a
- * dump of 100,000 regions paid for 100,000 of them. The kernel fills a
- * dump's datagrams up to 32 KiB, or to what one message needs.
+ * One datagram from @fd into @rx: its length, 0 if a non-blocking socket
+ * has none, or -errno (-EIO with the detail set).
  */
+static ssize_t recv_datagram(int fd, union rx_buf *rx, int flags,
+			     const char *what)
+{
+	struct iovec iov = { .iov_base = rx->b, .iov_len = sizeof(rx->b) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n;
+
+	do {
+		n = recvmsg(fd, &mh, flags);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;
+	if (n < 0) {
+		int err = errno;
+
+		snprintf(detail_msg, sizeof(detail_msg), "cannot read %s: %s",
+			 what, strerror(err));
+		/* the socket overflowed: for events, some were lost */
+		return err == ENOBUFS ? -ENOBUFS : -EIO;
+	}
+	if (mh.msg_flags & MSG_TRUNC) {
+		snprintf(detail_msg, sizeof(detail_msg),
+			 "%s was larger than %zu bytes", what, sizeof(rx->b));
+		return -EIO;
+	}
+	return n;
+}
+
+/* The replies to request @seq, until its ack, error or end of dump. */
 static int receive(struct recv_state *st, uint32_t seq)
 {
-	static union {
-		struct nlmsghdr h;
-		char b[256 << 10];
-	} buf;
-	struct iovec iov = { .iov_base = buf.b, .iov_len = sizeof(buf.b) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	int fd = nl_socket_get_fd(sock);
 
 	while (st->err > 0) {
-		struct nlmsghdr *nlh = &buf.h;
-		ssize_t n = recvmsg(fd, &mh, 0);
+		struct nlmsghdr *nlh = &reply_buf.h;
+		ssize_t n = recv_datagram(fd, &reply_buf, 0, "the reply");
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			snprintf(detail_msg, sizeof(detail_msg),
-				 "cannot read the reply: %s", strerror(errno));
-			return -EIO;
-		}
-		if (mh.msg_flags & MSG_TRUNC) {
-			snprintf(detail_msg, sizeof(detail_msg),
-				 "a reply was larger than %zu bytes",
-				 sizeof(buf.b));
-			return -EIO;
-		}
+		if (n < 0)
+			return n == -ENOBUFS ? -EIO : (int)n;
 		for (; NLMSG_OK(nlh, n) && st->err > 0; nlh = NLMSG_NEXT(nlh, n)) {
+			debug_dump(nlh);
 			if (nlh->nlmsg_seq != seq)
 				continue;	/* a late reply to an older request */
 			switch (nlh->nlmsg_type) {
@@ -395,7 +384,7 @@ static int send_request(const struct request *req, struct recv_state *st)
 	nlmsg_free(msg);
 	if (ret < 0)
 		return local_failure("cannot send the request", ret);
-	return debug ? receive_libnl(st) : receive(st, seq);
+	return receive(st, seq);
 }
 
 static int run(const struct request *req)
@@ -470,6 +459,18 @@ static void get_string(char *dst, size_t size, struct nlattr **tb, int type)
 		nla_strlcpy(dst, tb[type], size);
 }
 
+/* The attributes a reply carried, as the @present bits of replies.h. */
+static uint64_t present_of(struct nlattr **tb, int max)
+{
+	uint64_t bits = 0;
+	int i;
+
+	for (i = 0; i <= max && i < 64; i++)
+		if (tb[i])
+			bits |= MW_PRESENT(i);
+	return bits;
+}
+
 static struct nlattr *attrs_of(struct nlmsghdr *nlh, int *len)
 {
 	struct genlmsghdr *ghdr = nlmsg_data(nlh);
@@ -513,7 +514,7 @@ static int parse_probe(struct nlattr *nest, struct mw_probe *p)
 	if (nla_parse_nested(tb, MEMWATCH_A_PROBE_MAX, nest, probe_policy))
 		return -EPROTO;
 	get_string(p->symbol, sizeof(p->symbol), tb, MEMWATCH_A_PROBE_SYMBOL);
-	p->attached = get_u32(tb, MEMWATCH_A_PROBE_ATTACHED) != 0;
+	p->attached = get_u32(tb, MEMWATCH_A_PROBE_ATTACHED);
 	p->error = get_u32(tb, MEMWATCH_A_PROBE_ERROR);
 	p->hits = get_u64(tb, MEMWATCH_A_PROBE_HITS);
 	p->missed = get_u64(tb, MEMWATCH_A_PROBE_MISSED);
@@ -542,6 +543,7 @@ static int parse_status(struct nlmsghdr *nlh, void *arg)
 	st->regions = get_u64(tb, MEMWATCH_A_STATUS_REGIONS);
 	st->max_threads_per_region =
 		get_u32(tb, MEMWATCH_A_STATUS_MAX_THREADS_PER_REGION);
+	st->present = present_of(tb, MEMWATCH_A_STATUS_MAX);
 
 	/* The probes are a repeated attribute: walk them all. */
 	attrs = attrs_of(nlh, &len);
@@ -625,6 +627,7 @@ static int parse_watch(struct nlmsghdr *nlh, struct mw_watch *w)
 	w->execs = get_u32(tb, MEMWATCH_A_WATCH_EXECS);
 	w->dropped_regions = get_u64(tb, MEMWATCH_A_WATCH_DROPPED_REGIONS);
 	w->dropped_events = get_u64(tb, MEMWATCH_A_WATCH_DROPPED_EVENTS);
+	w->present = present_of(tb, MEMWATCH_A_WATCH_MAX);
 	return 0;
 }
 
@@ -826,6 +829,7 @@ static int parse_region(struct nlmsghdr *nlh, void *arg)
 	get_string(r->creator_comm, sizeof(r->creator_comm), tb,
 		   MEMWATCH_A_REGION_CREATOR_COMM);
 	r->other_faulted = get_u64(tb, MEMWATCH_A_REGION_OTHER_FAULTED);
+	r->present = present_of(tb, MEMWATCH_A_REGION_MAX);
 
 	/* Arrays of the exact size: a report can hold 100,000 regions. */
 	attrs = attrs_of(nlh, &len);
@@ -955,7 +959,6 @@ int mw_events_open(void)
 		return local_failure("cannot open a generic netlink socket",
 				     ret);
 	}
-	nl_socket_enable_msg_peek(ev_sock);
 	/* A burst at start-up (an exec maps dozens of regions) must fit. */
 	nl_socket_set_buffer_size(ev_sock, 4 << 20, 0);
 	ret = nl_socket_add_membership(ev_sock, grp);
@@ -965,11 +968,6 @@ int mw_events_open(void)
 			return -EPERM;
 		return local_failure("cannot join the events group", ret);
 	}
-	ret = nl_socket_set_nonblocking(ev_sock);
-	if (ret < 0) {
-		mw_events_close();
-		return local_failure("cannot set up the events socket", ret);
-	}
 	return 0;
 }
 
@@ -978,23 +976,18 @@ int mw_events_fd(void)
 	return ev_sock ? nl_socket_get_fd(ev_sock) : -1;
 }
 
-struct event_ctx {
-	mw_event_fn fn;
-	void *arg;
-};
-
-static int event_cb(struct nl_msg *msg, void *arg)
+static void parse_event(struct nlmsghdr *nlh, mw_event_fn fn, void *arg)
 {
-	struct event_ctx *ctx = arg;
-	struct nlmsghdr *nlh = nlmsg_hdr(msg);
 	struct genlmsghdr *ghdr = nlmsg_data(nlh);
 	struct nlattr *tb[MEMWATCH_A_EVENT_MAX + 1];
 	struct mw_event ev;
 
-	if (nlh->nlmsg_type != family || ghdr->cmd != MEMWATCH_CMD_EVENT)
-		return NL_SKIP;
+	if (nlh->nlmsg_type != family ||
+	    nlh->nlmsg_len < NLMSG_HDRLEN + GENL_HDRLEN ||
+	    ghdr->cmd != MEMWATCH_CMD_EVENT)
+		return;
 	if (genlmsg_parse(nlh, 0, tb, MEMWATCH_A_EVENT_MAX, event_policy))
-		return NL_SKIP;	/* one bad event must not stop the stream */
+		return;	/* one bad event must not stop the stream */
 	memset(&ev, 0, sizeof(ev));
 	ev.type = get_u32(tb, MEMWATCH_A_EVENT_TYPE);
 	ev.pid = get_u32(tb, MEMWATCH_A_EVENT_PID);
@@ -1007,33 +1000,27 @@ static int event_cb(struct nl_msg *msg, void *arg)
 	ev.kind = get_u32(tb, MEMWATCH_A_EVENT_REGION_KIND);
 	ev.flags = get_u32(tb, MEMWATCH_A_EVENT_REGION_FLAGS);
 	ev.ppid = get_u32(tb, MEMWATCH_A_EVENT_PPID);
-	ctx->fn(&ev, ctx->arg);
-	return NL_OK;
+	ev.present = present_of(tb, MEMWATCH_A_EVENT_MAX);
+	fn(&ev, arg);
 }
 
+/* The events that have arrived, read as replies are, without blocking. */
 int mw_events_read(mw_event_fn fn, void *arg)
 {
-	struct event_ctx ctx = { .fn = fn, .arg = arg };
-	struct nl_cb *cb;
-	int ret;
+	struct nlmsghdr *nlh;
+	ssize_t n;
 
 	if (!ev_sock)
 		return -EBADF;
-	cb = nl_cb_clone(base_cb);
-	if (!cb)
-		return -ENOMEM;
-	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, event_cb, &ctx);
-	/* Notifications carry no sequence numbers to check. */
-	nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, no_seq_check, NULL);
 	for (;;) {
-		ret = nl_recvmsgs(ev_sock, cb);
-		if (ret < 0)
-			break;
+		n = recv_datagram(nl_socket_get_fd(ev_sock), &event_buf,
+				  MSG_DONTWAIT, "events");
+		if (n <= 0)
+			return (int)n;
+		for (nlh = &event_buf.h; NLMSG_OK(nlh, n);
+		     nlh = NLMSG_NEXT(nlh, n)) {
+			debug_dump(nlh);
+			parse_event(nlh, fn, arg);
+		}
 	}
-	nl_cb_put(cb);
-	if (ret == -NLE_AGAIN)
-		return 0;
-	if (ret == -NLE_NOMEM || ret == -NLE_OBJ_NOTFOUND)
-		return -ENOBUFS;
-	return local_failure("cannot read events", ret);
 }

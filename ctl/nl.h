@@ -2,8 +2,8 @@
 /*
  * The memwatch generic netlink family, as plain C: nl.c sends the requests
  * include/uapi/linux/memwatch.h describes and parses the replies into the
- * structs below, so that no command file sees libnl. Attributes a reply
- * lacks read as 0 or "".
+ * structs of replies.h, so that no command file sees libnl. Attributes a
+ * reply lacks read as 0 or "".
  *
  * Every function returns 0 or a negative errno: the kernel's, or -EIO for a
  * local netlink failure (mw_nl_detail() says which), -EPROTO for a reply
@@ -18,94 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MW_NAME_LEN 64
-
-struct mw_probe {
-	char symbol[MW_NAME_LEN * 2];
-	bool attached;
-	uint32_t error;		/* errno of a failed attach */
-	uint64_t hits;
-	uint64_t missed;
-};
-
-struct mw_status {
-	uint32_t version;
-	char module_version[MW_NAME_LEN];
-	char kernel[MW_NAME_LEN * 2];
-	uint32_t watches;
-	uint32_t max_watches;
-	uint32_t max_regions;
-	uint64_t mem_bytes;
-	uint64_t regions;
-	uint32_t max_threads_per_region;
-	struct mw_probe *probes;
-	size_t nr_probes;
-};
-
-struct mw_watch {
-	uint32_t pid;
-	char comm[MW_NAME_LEN];
-	uint32_t state;		/* enum memwatch_watch_state */
-	uint32_t flags;		/* MEMWATCH_WATCH_F_* */
-	uint64_t ns;
-	uint32_t regions;
-	uint64_t reserved;
-	uint64_t committed;
-	uint64_t touched;
-	uint64_t peak_touched;
-	uint64_t faulted;
-	uint32_t execs;
-	uint64_t dropped_regions;
-	uint64_t dropped_events;
-};
-
-struct mw_thread {
-	uint32_t tid;
-	char comm[MW_NAME_LEN];
-	uint64_t faulted;
-};
-
-struct mw_extent {
-	uint64_t start;
-	uint64_t end;		/* one past the last byte */
-};
-
-struct mw_region {
-	uint64_t id;
-	uint64_t start;
-	uint64_t end;
-	uint32_t kind;		/* enum memwatch_region_kind */
-	uint32_t flags;		/* MEMWATCH_REGION_F_* */
-	uint64_t reserved;
-	uint64_t committed;
-	uint64_t touched;
-	uint64_t peak_touched;
-	uint64_t faulted;
-	uint64_t created_ns;
-	uint32_t creator_tid;
-	char creator_comm[MW_NAME_LEN];
-	uint64_t other_faulted;
-	struct mw_thread *threads;	/* most faulted first */
-	size_t nr_threads;
-	/* lowest first; a module without extents gives [start, end) */
-	struct mw_extent *extents;
-	size_t nr_extents;
-};
-
-/* MEMWATCH_CMD_EVENT, as the "events" multicast group delivers it */
-struct mw_event {
-	uint32_t type;		/* enum memwatch_event_type */
-	uint32_t pid;
-	uint32_t tid;
-	char comm[MW_NAME_LEN];
-	uint64_t ns;
-	uint64_t region_id;
-	uint64_t start;
-	uint64_t end;
-	uint32_t kind;
-	uint32_t flags;
-	uint32_t ppid;		/* fork events */
-};
+#include "replies.h"
 
 void mw_nl_set_debug(bool on);
 void mw_nl_close(void);

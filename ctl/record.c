@@ -38,57 +38,14 @@ struct record {
 	size_t samples;
 };
 
-static uint64_t now_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-/* Each thread's faulted bytes over all regions; free() the result. */
-struct thread_sum *sum_threads(const struct mw_region *r, size_t nr,
-				      size_t *nr_out)
-{
-	struct thread_sum *t = NULL, *p;
-	size_t n = 0, cap = 0, i, k, x;
-
-	for (i = 0; i < nr; i++) {
-		for (k = 0; k < r[i].nr_threads; k++) {
-			const struct mw_thread *th = &r[i].threads[k];
-
-			for (x = 0; x < n && t[x].tid != th->tid; x++)
-				;
-			if (x == n) {
-				if (n == cap) {
-					cap = cap ? cap * 2 : 16;
-					p = realloc(t, cap * sizeof(*t));
-					if (!p) {
-						free(t);
-						return NULL;
-					}
-					t = p;
-				}
-				memset(&t[n], 0, sizeof(t[n]));
-				t[n].tid = th->tid;
-				memcpy(t[n].comm, th->comm, sizeof(t[n].comm));
-				n++;
-			}
-			t[x].faulted += th->faulted;
-		}
-	}
-	*nr_out = n;
-	return t ? t : calloc(1, sizeof(*t));
-}
-
 /* One sample; 1 when the process has exited (this was its last). */
 static int take_sample(struct record *rec)
 {
 	struct mw_watch w;
 	struct mw_region *regions;
 	struct thread_sum *threads;
+	struct region_totals tot;
 	size_t nr, nr_threads, i;
-	uint64_t res = 0, com = 0, tou = 0, fau = 0;
 	struct json j;
 	int ret;
 
@@ -104,12 +61,7 @@ static int take_sample(struct record *rec)
 		mw_regions_free(regions, nr);
 		return -ENOMEM;
 	}
-	for (i = 0; i < nr; i++) {
-		res += regions[i].reserved;
-		com += regions[i].committed;
-		tou += regions[i].touched;
-		fau += regions[i].faulted;
-	}
+	sum_regions(regions, nr, &tot);
 
 	json_init(&j, rec->out);
 	json_open_object(&j, NULL, true);
@@ -118,16 +70,15 @@ static int take_sample(struct record *rec)
 	json_u64(&j, "elapsed_ns", now_ns(CLOCK_MONOTONIC) - rec->t0);
 	json_u64(&j, "pid", rec->pid);
 	json_string(&j, "comm", w.comm);
-	json_string(&j, "state", w.state == MEMWATCH_WATCH_STATE_EXITED ?
-		    "exited" : "live");
+	json_string(&j, "state", watch_state_name(w.state));
 	json_u64(&j, "watch_ns", w.ns);
 	json_open_object(&j, "totals", true);
-	json_u64(&j, "regions", nr);
-	json_u64(&j, "reserved_bytes", res);
-	json_u64(&j, "committed_bytes", com);
-	json_u64(&j, "touched_bytes", tou);
+	json_u64(&j, "regions", tot.regions);
+	json_u64(&j, "reserved_bytes", tot.reserved);
+	json_u64(&j, "committed_bytes", tot.committed);
+	json_u64(&j, "touched_bytes", tot.touched);
 	json_u64(&j, "peak_touched_bytes", w.peak_touched);
-	json_u64(&j, "faulted_bytes", fau);
+	json_u64(&j, "faulted_bytes", tot.faulted);
 	json_close(&j);
 	json_open_array(&j, "regions", true);
 	for (i = 0; i < nr; i++) {
@@ -137,7 +88,7 @@ static int take_sample(struct record *rec)
 		json_u64(&j, "id", r->id);
 		json_hex(&j, "start", r->start);
 		json_hex(&j, "end", r->end);
-		json_string(&j, "kind", region_kind_name(r->kind));
+		json_string(&j, "kind", mw_region_kind_name(r->kind));
 		json_u64(&j, "reserved_bytes", r->reserved);
 		json_u64(&j, "committed_bytes", r->committed);
 		json_u64(&j, "touched_bytes", r->touched);

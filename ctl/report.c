@@ -31,29 +31,8 @@ struct report {
 
 	/* sums over the regions; peak is the watch's own */
 	size_t nr_lazy;
-	uint64_t reserved;
-	uint64_t committed;
-	uint64_t touched;
-	uint64_t faulted;
+	struct region_totals tot;
 };
-
-const char *region_kind_name(uint32_t kind)
-{
-	switch (kind) {
-	case MEMWATCH_REGION_KIND_MMAP:
-		return "mmap";
-	case MEMWATCH_REGION_KIND_HEAP:
-		return "heap";
-	case MEMWATCH_REGION_KIND_STACK:
-		return "stack";
-	case MEMWATCH_REGION_KIND_MREMAP:
-		return "mremap";
-	case MEMWATCH_REGION_KIND_PREEXISTING:
-		return "preexisting";
-	default:
-		return "unknown";
-	}
-}
 
 static const struct {
 	uint32_t flag;
@@ -80,18 +59,6 @@ void region_flags_json(struct json *j, const char *key, uint32_t flags)
 	json_close(j);
 }
 
-static const char *state_name(uint32_t state)
-{
-	return state == MEMWATCH_WATCH_STATE_EXITED ? "exited" : "live";
-}
-
-/* The rule the README states: large, and little of it touched. */
-static bool region_is_lazy(const struct report *rep, const struct mw_region *r)
-{
-	return r->reserved >= rep->min_size &&
-	       ratio_at_most(r->touched, r->reserved, rep->max_pct);
-}
-
 static void print_json(const struct report *rep, FILE *f)
 {
 	const struct mw_watch *w = &rep->watch;
@@ -103,18 +70,18 @@ static void print_json(const struct report *rep, FILE *f)
 	json_u64(&j, "pid", rep->pid);
 	json_string(&j, "comm", w->comm);
 	json_u64(&j, "watch_ns", w->ns);
-	json_string(&j, "state", state_name(w->state));
+	json_string(&j, "state", watch_state_name(w->state));
 	json_u64(&j, "lazy_min_size_bytes", rep->min_size);
 	json_u64(&j, "lazy_max_touched_pct", rep->max_pct);
 
 	json_open_object(&j, "totals", false);
 	json_u64(&j, "regions", rep->nr);
 	json_u64(&j, "lazy_regions", rep->nr_lazy);
-	json_u64(&j, "reserved_bytes", rep->reserved);
-	json_u64(&j, "committed_bytes", rep->committed);
-	json_u64(&j, "touched_bytes", rep->touched);
+	json_u64(&j, "reserved_bytes", rep->tot.reserved);
+	json_u64(&j, "committed_bytes", rep->tot.committed);
+	json_u64(&j, "touched_bytes", rep->tot.touched);
 	json_u64(&j, "peak_touched_bytes", w->peak_touched);
-	json_u64(&j, "faulted_bytes", rep->faulted);
+	json_u64(&j, "faulted_bytes", rep->tot.faulted);
 	json_u64(&j, "dropped_regions", w->dropped_regions);
 	json_close(&j);
 
@@ -127,7 +94,7 @@ static void print_json(const struct report *rep, FILE *f)
 		json_u64(&j, "id", r->id);
 		json_hex(&j, "start", r->start);
 		json_hex(&j, "end", r->end);
-		json_string(&j, "kind", region_kind_name(r->kind));
+		json_string(&j, "kind", mw_region_kind_name(r->kind));
 		region_flags_json(&j, "flags", r->flags);
 		json_u64(&j, "reserved_bytes", r->reserved);
 		json_u64(&j, "committed_bytes", r->committed);
@@ -245,8 +212,10 @@ static int print_table(const struct report *rep, FILE *f)
 {
 	char res[SIZE_BUF], com[SIZE_BUF], tou[SIZE_BUF], peak[SIZE_BUF];
 	char fau[SIZE_BUF], when[DURATION_BUF], created[DURATION_BUF + 1];
-	char range[48], flags[96], creator[MW_NAME_LEN + 16], comm[MW_NAME_LEN];
+	char range[RANGE_BUF], flags[96], creator[MW_NAME_LEN + 16];
+	char comm[MW_NAME_LEN];
 	const struct mw_watch *w = &rep->watch;
+	int digits = range_digits(rep->regions, rep->nr);
 	int range_w = (int)strlen("REGION"), creator_w = (int)strlen("CREATOR");
 	size_t *order, i, incomplete = 0;
 
@@ -255,25 +224,28 @@ static int print_table(const struct report *rep, FILE *f)
 		return -ENOMEM;
 	for (i = 0; i < rep->nr; i++) {
 		const struct mw_region *r = &rep->regions[i];
-		int n;
 
 		order[i] = i;
-		n = snprintf(range, sizeof(range), "0x%" PRIx64 "-0x%" PRIx64,
-			     r->start, r->end);
-		if (n > range_w)
-			range_w = n;
 		creator_string(creator, sizeof(creator), r);
 		if ((int)strlen(creator) > creator_w)
 			creator_w = (int)strlen(creator);
 		if (r->flags & MEMWATCH_REGION_F_INCOMPLETE)
 			incomplete++;
 	}
+	if (rep->nr && range_width(digits) > range_w)
+		range_w = range_width(digits);
 	sort_rep = rep;
 	qsort(order, rep->nr, sizeof(*order), cmp_touched);
 
-	fprintf(f, "pid %u (%s), %s, watched for %s\n", rep->pid,
-	       printable(comm, sizeof(comm), w->comm),
-	       state_name(w->state), format_ns(when, w->ns));
+	if (w->state == MEMWATCH_WATCH_STATE_EXITED)
+		fprintf(f, "pid %u (%s) has exited; final figures, watched for "
+			"%s (the module has now discarded them)\n", rep->pid,
+			printable(comm, sizeof(comm), w->comm),
+			format_ns(when, w->ns));
+	else
+		fprintf(f, "pid %u (%s), %s, watched for %s\n", rep->pid,
+			printable(comm, sizeof(comm), w->comm),
+			watch_state_name(w->state), format_ns(when, w->ns));
 	fprintf(f, "lazy: at least %s reserved and at most %u%% of it touched\n\n",
 	       format_size(res, rep->min_size), rep->max_pct);
 
@@ -284,8 +256,7 @@ static int print_table(const struct report *rep, FILE *f)
 	for (i = 0; i < rep->nr; i++) {
 		const struct mw_region *r = &rep->regions[order[i]];
 
-		snprintf(range, sizeof(range), "0x%" PRIx64 "-0x%" PRIx64,
-			 r->start, r->end);
+		format_range(range, r->start, r->end, digits);
 		creator_string(creator, sizeof(creator), r);
 		flags_string(flags, sizeof(flags), r->flags);
 		/* preexisting regions have no creation time */
@@ -296,7 +267,7 @@ static int print_table(const struct report *rep, FILE *f)
 				 format_ns(when, r->created_ns));
 
 		fprintf(f, "%-*s  %-11s %9s %9s %9s %5u%% %9s %9s %4s  %11s  %-*s  %s\n",
-		       range_w, range, region_kind_name(r->kind),
+		       range_w, range, mw_region_kind_name(r->kind),
 		       format_size(res, r->reserved),
 		       format_size(com, r->committed),
 		       format_size(tou, r->touched),
@@ -312,11 +283,11 @@ static int print_table(const struct report *rep, FILE *f)
 
 	fprintf(f, "\ntotal: %zu regions, %zu lazy; reserved %s, committed %s, "
 	       "touched %s (peak %s), faulted %s\n",
-	       rep->nr, rep->nr_lazy, format_size(res, rep->reserved),
-	       format_size(com, rep->committed),
-	       format_size(tou, rep->touched),
+	       rep->nr, rep->nr_lazy, format_size(res, rep->tot.reserved),
+	       format_size(com, rep->tot.committed),
+	       format_size(tou, rep->tot.touched),
 	       format_size(peak, w->peak_touched),
-	       format_size(fau, rep->faulted));
+	       format_size(fau, rep->tot.faulted));
 	if (w->dropped_regions)
 		fprintf(f, "warning: %" PRIu64 " mappings were not tracked "
 		       "(max_regions reached or memory short): the totals "
@@ -397,19 +368,19 @@ static void print_openmetrics(const struct report *rep, FILE *f)
 	om_sample(f, rep, "memwatch_lazy_regions", rep->nr_lazy);
 	om_family(f, "memwatch_reserved_bytes", "gauge", "bytes",
 		  "Bytes of anonymous memory mapped now.");
-	om_sample(f, rep, "memwatch_reserved_bytes", rep->reserved);
+	om_sample(f, rep, "memwatch_reserved_bytes", rep->tot.reserved);
 	om_family(f, "memwatch_committed_bytes", "gauge", "bytes",
 		  "Bytes mapped with some access permission.");
-	om_sample(f, rep, "memwatch_committed_bytes", rep->committed);
+	om_sample(f, rep, "memwatch_committed_bytes", rep->tot.committed);
 	om_family(f, "memwatch_touched_bytes", "gauge", "bytes",
 		  "Bytes backed by resident anonymous pages.");
-	om_sample(f, rep, "memwatch_touched_bytes", rep->touched);
+	om_sample(f, rep, "memwatch_touched_bytes", rep->tot.touched);
 	om_family(f, "memwatch_peak_touched_bytes", "gauge", "bytes",
 		  "Largest touched bytes since the watch started.");
 	om_sample(f, rep, "memwatch_peak_touched_bytes", w->peak_touched);
 	om_family(f, "memwatch_faulted_bytes", "counter", "bytes",
 		  "Bytes of new anonymous pages faulted in since the watch started.");
-	om_sample(f, rep, "memwatch_faulted_bytes_total", rep->faulted);
+	om_sample(f, rep, "memwatch_faulted_bytes_total", rep->tot.faulted);
 	om_family(f, "memwatch_watch_seconds", "gauge", "seconds",
 		  "Time since the watch started.");
 	fputs("memwatch_watch_seconds", f);
@@ -431,7 +402,7 @@ static void print_openmetrics(const struct report *rep, FILE *f)
 			om_process_labels(f, rep);
 			fprintf(f, ",start=\"0x%" PRIx64 "\",kind=\"%s\","
 				"lazy=\"%s\",creator_comm=", r->start,
-				region_kind_name(r->kind),
+				mw_region_kind_name(r->kind),
 				rep->lazy[i] ? "true" : "false");
 			om_label_value(f, r->creator_comm);
 			fprintf(f, "} %" PRIu64 "\n", v);
@@ -503,15 +474,11 @@ int report_fetch(uint32_t pid, const struct report_opts *o,
 		return -ENOMEM;
 	}
 	for (i = 0; i < rep->nr; i++) {
-		const struct mw_region *r = &rep->regions[i];
-
-		rep->lazy[i] = region_is_lazy(rep, r);
+		rep->lazy[i] = region_is_lazy(&rep->regions[i], rep->min_size,
+					      rep->max_pct);
 		rep->nr_lazy += rep->lazy[i];
-		rep->reserved += r->reserved;
-		rep->committed += r->committed;
-		rep->touched += r->touched;
-		rep->faulted += r->faulted;
 	}
+	sum_regions(rep->regions, rep->nr, &rep->tot);
 	*out = rep;
 	return 0;
 }

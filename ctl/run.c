@@ -388,11 +388,8 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, PROG_NAME ": run: warning: some child "
 			"processes were missed (events lost); see '"
 			PROG_NAME " list'\n");
-	ret = 0;
-	if (r.err)
-		ret = CMD_RET_FAILED;
-	else
-		mw_exit_status = status;
+	/* the command's own status, once its report is out */
+	ret = r.err ? CMD_RET_FAILED : status;
 out:
 	if (r.out && fclose(r.out) && !ret) {
 		fprintf(stderr, PROG_NAME ": run: cannot write '%s': %s; give "

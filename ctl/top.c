@@ -64,14 +64,6 @@ static void raw_terminal(void)
 	}
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 struct top {
 	uint32_t pid;
 	uint64_t interval_ns;
@@ -155,14 +147,15 @@ static int refresh(struct top *t)
 	char s1[SIZE_BUF], s2[SIZE_BUF], s3[SIZE_BUF], when[DURATION_BUF];
 	char every[DURATION_BUF];
 	char r1[SIZE_BUF + 4], r2[SIZE_BUF + 4], r3[SIZE_BUF + 4];
-	char comm[MW_NAME_LEN], range[48];
+	char comm[MW_NAME_LEN], range[RANGE_BUF];
 	struct mw_watch w;
 	struct mw_region *regions;
 	struct thread_sum *threads;
 	struct thread_rate *rates;
 	size_t nr, nr_threads, i, nr_lazy = 0, *order, shown;
-	uint64_t res = 0, com = 0, tou = 0, now = mono_ns();
-	int room, ret;
+	uint64_t now = now_ns(CLOCK_MONOTONIC);
+	struct region_totals tot;
+	int room, ret, digits, range_w;
 	double dt;
 
 	ret = mw_get_watch(t->pid, &w);
@@ -187,14 +180,10 @@ static int refresh(struct top *t)
 		mw_regions_free(regions, nr);
 		return -ENOMEM;
 	}
+	sum_regions(regions, nr, &tot);
 	for (i = 0; i < nr; i++) {
-		res += regions[i].reserved;
-		com += regions[i].committed;
-		tou += regions[i].touched;
-		nr_lazy += regions[i].reserved >= REPORT_DEFAULT_MIN_SIZE &&
-			   ratio_at_most(regions[i].touched,
-					 regions[i].reserved,
-					 REPORT_DEFAULT_MAX_TOUCHED_PCT);
+		nr_lazy += region_is_lazy(&regions[i], REPORT_DEFAULT_MIN_SIZE,
+					  REPORT_DEFAULT_MAX_TOUCHED_PCT);
 		order[i] = i;
 	}
 	dt = t->have_prev ? (double)(now - t->prev_t) / 1e9 : 0;
@@ -207,9 +196,12 @@ static int refresh(struct top *t)
 	printf("regions %zu (%zu lazy)  peak touched %s\n", nr, nr_lazy,
 	       format_size(s2, w.peak_touched));
 	printf("reserved %9s %12s   committed %9s %12s   touched %9s %12s\n\n",
-	       format_size(s1, res), format_rate(r1, rate(res, t->prev_res, dt)),
-	       format_size(s2, com), format_rate(r2, rate(com, t->prev_com, dt)),
-	       format_size(s3, tou), format_rate(r3, rate(tou, t->prev_tou, dt)));
+	       format_size(s1, tot.reserved),
+	       format_rate(r1, rate(tot.reserved, t->prev_res, dt)),
+	       format_size(s2, tot.committed),
+	       format_rate(r2, rate(tot.committed, t->prev_com, dt)),
+	       format_size(s3, tot.touched),
+	       format_rate(r3, rate(tot.touched, t->prev_tou, dt)));
 
 	/* Half the rows that are left for regions, half for threads. */
 	room = (t->rows - 8) / 2;
@@ -218,17 +210,20 @@ static int refresh(struct top *t)
 
 	sort_regions = regions;
 	qsort(order, nr, sizeof(*order), cmp_region);
-	printf("\033[7m%-33s %-11s %9s %9s %9s %12s  %-20s\033[0m\n",
+	digits = range_digits(regions, nr);
+	range_w = range_width(digits);
+	if (range_w < RANGE_COLUMN_MIN)
+		range_w = RANGE_COLUMN_MIN;
+	printf("\033[7m%-*s %-11s %9s %9s %9s %12s  %-20s\033[0m\n", range_w,
 	       "LARGEST REGIONS", "KIND", "RESERVED", "COMMITTED", "TOUCHED",
 	       "GROWTH", "CREATOR");
 	shown = nr < (size_t)room ? nr : (size_t)room;
 	for (i = 0; i < shown; i++) {
 		const struct mw_region *r = &regions[order[i]];
 
-		snprintf(range, sizeof(range), "0x%" PRIx64 "-0x%" PRIx64,
-			 r->start, r->end);
-		printf("%-33s %-11s %9s %9s %9s %12s  %.20s\n", range,
-		       region_kind_name(r->kind), format_size(s1, r->reserved),
+		format_range(range, r->start, r->end, digits);
+		printf("%-*s %-11s %9s %9s %9s %12s  %.20s\n", range_w, range,
+		       mw_region_kind_name(r->kind), format_size(s1, r->reserved),
 		       format_size(s2, r->committed),
 		       format_size(s3, r->touched),
 		       format_rate(r1, rate(r->touched,
@@ -259,9 +254,9 @@ static int refresh(struct top *t)
 
 	t->have_prev = true;
 	t->prev_t = now;
-	t->prev_res = res;
-	t->prev_com = com;
-	t->prev_tou = tou;
+	t->prev_res = tot.reserved;
+	t->prev_com = tot.committed;
+	t->prev_tou = tot.touched;
 	free(t->prev_threads);
 	t->prev_threads = threads;
 	t->nr_prev_threads = nr_threads;
@@ -276,12 +271,12 @@ static int refresh(struct top *t)
 /* Wait for the next refresh; 1 if the user asked to quit. */
 static int wait_key(uint64_t ns)
 {
-	uint64_t end = mono_ns() + ns;
+	uint64_t end = now_ns(CLOCK_MONOTONIC) + ns;
 	char c;
 
 	while (!stop) {
 		struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
-		uint64_t now = mono_ns();
+		uint64_t now = now_ns(CLOCK_MONOTONIC);
 		int ret;
 
 		if (now >= end)

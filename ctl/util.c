@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Messages, argument parsing and number formatting shared by the commands.
- * Sizes are binary (K = 1024) and printed with one decimal, in integer
- * arithmetic.
+ * Messages, argument parsing, number formatting, and the sums over a
+ * process's regions, shared by the commands. Sizes are binary (K = 1024)
+ * and printed with one decimal, in integer arithmetic.
  */
 #include <errno.h>
 #include <limits.h>
@@ -13,14 +13,13 @@
 #include <strings.h>
 #include <inttypes.h>
 
+#include <linux/memwatch.h>
+
 #include "memwatchctl.h"
 #include "nl.h"
 
 const char *mw_cmd = "status";
 uint32_t mw_subject_pid;
-int mw_exit_status = -1;
-
-static bool usage_reported;
 
 int usage_error(const char *fmt, ...)
 {
@@ -31,13 +30,7 @@ int usage_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	usage_reported = true;
 	return CMD_RET_USAGE;
-}
-
-bool usage_error_reported(void)
-{
-	return usage_reported;
 }
 
 int unknown_argument(const char *arg)
@@ -350,6 +343,35 @@ char *format_ns(char buf[DURATION_BUF], uint64_t ns)
 	return buf;
 }
 
+/* The hex digits of the highest address among the regions. */
+int range_digits(const struct mw_region *r, size_t nr)
+{
+	uint64_t max = 0;
+	int digits = 1;
+	size_t i;
+
+	for (i = 0; i < nr; i++)
+		if (r[i].end > max)
+			max = r[i].end;
+	while (max >>= 4)
+		digits++;
+	return digits;
+}
+
+/* The characters format_range() writes for @digits */
+int range_width(int digits)
+{
+	return 2 * (2 + digits) + 1;
+}
+
+char *format_range(char buf[RANGE_BUF], uint64_t start, uint64_t end,
+		   int digits)
+{
+	snprintf(buf, RANGE_BUF, "0x%0*" PRIx64 "-0x%0*" PRIx64, digits,
+		 start, digits, end);
+	return buf;
+}
+
 /* part * 100 <= pct * whole, without overflow */
 bool ratio_at_most(uint64_t part, uint64_t whole, unsigned int pct)
 {
@@ -372,4 +394,81 @@ unsigned int percent_of(uint64_t part, uint64_t whole)
 	if (!__builtin_mul_overflow(part, 100, &lhs))
 		return lhs / whole;
 	return (unsigned int)((long double)part * 100 / whole);
+}
+
+uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+const char *watch_state_name(uint32_t state)
+{
+	switch (state) {
+	case MEMWATCH_WATCH_STATE_LIVE:
+		return "live";
+	case MEMWATCH_WATCH_STATE_EXITED:
+		return "exited";
+	default:
+		return "unknown";
+	}
+}
+
+/* The rule the README states: large, and little of it touched. */
+bool region_is_lazy(const struct mw_region *r, uint64_t min_size,
+		    unsigned int max_pct)
+{
+	return r->reserved >= min_size &&
+	       ratio_at_most(r->touched, r->reserved, max_pct);
+}
+
+void sum_regions(const struct mw_region *r, size_t nr,
+		 struct region_totals *t)
+{
+	size_t i;
+
+	memset(t, 0, sizeof(*t));
+	t->regions = nr;
+	for (i = 0; i < nr; i++) {
+		t->reserved += r[i].reserved;
+		t->committed += r[i].committed;
+		t->touched += r[i].touched;
+		t->faulted += r[i].faulted;
+	}
+}
+
+struct thread_sum *sum_threads(const struct mw_region *r, size_t nr,
+			       size_t *nr_out)
+{
+	struct thread_sum *t = NULL, *p;
+	size_t n = 0, cap = 0, i, k, x;
+
+	for (i = 0; i < nr; i++) {
+		for (k = 0; k < r[i].nr_threads; k++) {
+			const struct mw_thread *th = &r[i].threads[k];
+
+			for (x = 0; x < n && t[x].tid != th->tid; x++)
+				;
+			if (x == n) {
+				if (n == cap) {
+					cap = cap ? cap * 2 : 16;
+					p = realloc(t, cap * sizeof(*t));
+					if (!p) {
+						free(t);
+						return NULL;
+					}
+					t = p;
+				}
+				memset(&t[n], 0, sizeof(t[n]));
+				t[n].tid = th->tid;
+				memcpy(t[n].comm, th->comm, sizeof(t[n].comm));
+				n++;
+			}
+			t[x].faulted += th->faulted;
+		}
+	}
+	*nr_out = n;
+	return t ? t : calloc(1, sizeof(*t));
 }

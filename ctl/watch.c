@@ -12,18 +12,6 @@
 #include "memwatchctl.h"
 #include "nl.h"
 
-static const char *state_name(uint32_t state)
-{
-	switch (state) {
-	case MEMWATCH_WATCH_STATE_LIVE:
-		return "live";
-	case MEMWATCH_WATCH_STATE_EXITED:
-		return "exited";
-	default:
-		return "unknown";
-	}
-}
-
 int cmd_watch(int argc, char **argv)
 {
 	char reserved[SIZE_BUF], committed[SIZE_BUF], touched[SIZE_BUF];
@@ -97,7 +85,7 @@ static void print_list_json(const struct mw_watch *w, size_t nr)
 		json_open_object(&j, NULL, false);
 		json_u64(&j, "pid", w[i].pid);
 		json_string(&j, "comm", w[i].comm);
-		json_string(&j, "state", state_name(w[i].state));
+		json_string(&j, "state", watch_state_name(w[i].state));
 		json_u64(&j, "watch_ns", w[i].ns);
 		json_bool(&j, "existing_ok",
 			  w[i].flags & MEMWATCH_WATCH_F_EXISTING_OK);
@@ -144,7 +132,7 @@ static void print_list_table(const struct mw_watch *w, size_t nr)
 		printf("%7s  %-*s  %-6s %7u %9s %9s %9s %9s %9s %12s %9" PRIu64
 		       " %9" PRIu64 "\n",
 		       pid, comm_width, printable(comm, sizeof(comm), w[i].comm),
-		       state_name(w[i].state),
+		       watch_state_name(w[i].state),
 		       w[i].regions, format_size(res, w[i].reserved),
 		       format_size(com, w[i].committed),
 		       format_size(tou, w[i].touched),

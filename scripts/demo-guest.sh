@@ -49,11 +49,14 @@ lazy = [r for r in arenas if r["lazy"]]
 print("%d regions of 32 MiB or more; %d lazy (mostly address space), "
       "%d holding memory" % (len(arenas), len(lazy), len(arenas) - len(lazy)))
 shown = sorted(arenas, key=lambda r: -r["touched_bytes"])[:16]
+# one width for every address, as memwatchctl's tables print them
+digits = max([len("%x" % int(r["end"], 16)) for r in shown] or [1])
 for r in shown:
     fill = ", ".join("%s %.1fM" % (t["comm"], t["faulted_bytes"] / 2**20)
                      for t in r["threads"][:2]) or "-"
-    print("  %s %5.1fM reserved %5.1fM touched %-4s created by %-14s "
-          "filled by %s" % (r["start"], r["reserved_bytes"] / 2**20,
+    print("  0x%0*x %5.1fM reserved %5.1fM touched %-4s created by %-14s "
+          "filled by %s" % (digits, int(r["start"], 16),
+                            r["reserved_bytes"] / 2**20,
                             r["touched_bytes"] / 2**20,
                             "LAZY" if r["lazy"] else "", r["creator_comm"],
                             fill))

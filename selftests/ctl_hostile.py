@@ -195,7 +195,8 @@ def main():
     check("bad sizes, percentages, durations and formats are refused",
           cases)
 
-    cases = [(["nosuchcommand"], (2,)), (["report"], (2,)),
+    cases = [([], (2,)), (["-d"], (2,)),
+             (["nosuchcommand"], (2,)), (["report"], (2,)),
              (["watch", "1", "2", "3"], (2,)),
              (["--" + "x" * 5000], (2,)), (["plot"], (2,)),
              (["plot", "/dev/null"], (1, 2))]

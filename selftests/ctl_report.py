@@ -17,7 +17,12 @@ Starts small Python workloads, watches them with memwatchctl, and checks
     touched_bytes their Rss.
 
 It also checks memwatchctl's exit statuses (0 success, 1 runtime error,
-2 usage error) and the table form of the report.
+2 usage error; memwatchctl alone is a usage error that lists the
+commands), and the tables of report, top and compare: their columns line
+up under their headings, and every address of a table has as many digits
+as the others, with a MAP_FIXED mapping at 0x10000000 beside the 0x7f...
+ones. The report of a process that has exited says so in its first line,
+and is given once.
 
 Needs root and the memwatch module; otherwise it skips (exit 4). Set
 MEMWATCH_CTL to memwatchctl's absolute path (default: ../ctl/memwatchctl
@@ -68,6 +73,7 @@ libc.prctl.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_ulong,
                        ctypes.c_ulong, ctypes.c_ulong)
 PROT_NONE, PROT_RW = 0, 3
 MAP_PRIVATE, MAP_ANONYMOUS, MAP_NORESERVE = 0x02, 0x20, 0x4000
+MAP_FIXED_NOREPLACE = 0x100000
 MIB = 1 << 20
 PR_SET_NAME = 15
 libc.prctl(PR_SET_NAME, b"%s", 0, 0, 0)
@@ -94,6 +100,16 @@ while True:
     elif cmd == "full":
         addr = mmap(64 * MIB, PROT_RW, 0)
         ctypes.memset(addr, 0xa5, 64 * MIB)
+    elif cmd == "low":
+        # 16 MiB, touched, at the address given: far below the others,
+        # as a JVM's heap under 4 GiB is
+        want = int(line.split()[1], 16)
+        addr = libc.mmap(want, 16 * MIB, PROT_RW,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+                         -1, 0)
+        if addr != want:
+            raise OSError(ctypes.get_errno(), "mmap at %%#x" %% want)
+        ctypes.memset(addr, 0x3c, 16 * MIB)
     else:
         addr = 0
     sys.stdout.write("ok %%#x\n" %% addr)
@@ -401,6 +417,7 @@ class State:
     work = None  # the watched workload
     lazy_addr = None
     full_addr = None
+    low_addr = None
 
 
 S = State()
@@ -532,6 +549,8 @@ def t_table():
     lines = so.splitlines()
     check(lines and lines[0].startswith("pid %d " % S.work.pid),
           "first line: %r" % lines[:1])
+    check(", live, " in lines[0] and "exited" not in lines[0],
+          "first line of a live process's report: %r" % lines[0])
     check(any(l.startswith("REGION") and "LAZY" in l for l in lines),
           "no header row")
     full, lazy = row_of(lines, S.full_addr), row_of(lines, S.lazy_addr)
@@ -556,6 +575,157 @@ def t_table_threads():
           re.match(r"^\s+thread %d\s+%s\s+faulted\s+1\.0M$"
                    % (S.work.pid, WORKLOAD_COMM), lines[i + 1]),
           "no thread line under the lazy region: %r" % lines[i:i + 2])
+
+
+LOW_ADDR = 0x10000000
+RANGE = re.compile(r"^0x([0-9a-f]+)-0x([0-9a-f]+)(?= )")
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def table(lines, first):
+    """The heading that starts with @first and the rows under it, up to
+    the first empty line."""
+    for i, line in enumerate(lines):
+        if line.startswith(first):
+            rows = []
+            for row in lines[i + 1:]:
+                if not row.strip():
+                    break
+                rows.append(row)
+            return line, rows
+    raise Fail("no table headed %r in: %r" % (first, lines[:12]))
+
+
+def check_columns(what, head, rows, columns):
+    """Each row's cells stand under the heading's names: a left-aligned
+    column ("L") starts where its name starts, a right-aligned one ("R")
+    ends where its name ends (a compare cell may be followed by its '!').
+    The addresses that start each row all have the same number of digits,
+    and each row's range is a real one (start below end)."""
+    errs, pos = [], 0
+    spans = []
+    for name, align in columns:
+        at = head.find(name, pos)
+        check(at >= 0, "%s: no %r in the heading %r" % (what, name, head))
+        spans.append((name, align, at, at + len(name)))
+        pos = at + len(name)
+    digits = set()
+    for row in rows:
+        m = RANGE.match(row)
+        if not m:
+            errs.append("%s: a row does not start with an address range: %r"
+                        % (what, row))
+            continue
+        digits.add((len(m.group(1)), len(m.group(2))))
+        if int(m.group(1), 16) >= int(m.group(2), 16):
+            errs.append("%s: range %s" % (what, m.group(0)))
+        for name, align, start, end in spans:
+            if align == "L":
+                ok = (start < len(row) and row[start] != " " and
+                      (start == 0 or row[start - 1] == " "))
+            else:
+                ok = (end <= len(row) and row[end - 1] != " " and
+                      (end == len(row) or row[end] in " !"))
+            if not ok:
+                errs.append("%s: column %s is not under its heading in "
+                            "%r (heading %r)" % (what, name, row, head))
+    if len(digits) > 1:
+        errs.append("%s: addresses of %s hex digits in one table:\n%s"
+                    % (what, " and ".join("%d/%d" % d for d in digits),
+                       "\n".join([head] + rows)))
+    check(not errs, "\n".join(errs))
+
+
+def addresses(rows):
+    return {int(RANGE.match(r).group(1), 16) for r in rows}
+
+
+def t_low_address():
+    S.low_addr = S.work.cmd("low %#x" % LOW_ADDR)
+    check(S.low_addr == LOW_ADDR, "mapped at %#x" % S.low_addr)
+    rep = compare_with_smaps(S.work.pid)
+    r = region_at(rep, LOW_ADDR)
+    check("fixed" in r["flags"] and r["touched_bytes"] == 16 * MIB,
+          "the low region: %r" % r)
+
+
+def t_report_columns():
+    head, rows = table(ctl_ok("report", S.work.pid).splitlines(), "REGION")
+    check_columns("report", head, rows,
+                  [("REGION", "L"), ("KIND", "L"), ("RESERVED", "R"),
+                   ("COMMITTED", "R"), ("TOUCHED", "R"), ("TOUCH%", "R"),
+                   ("PEAK", "R"), ("FAULTED", "R"), ("LAZY", "R"),
+                   ("CREATED", "R"), ("CREATOR", "L"), ("FLAGS", "L")])
+    seen = addresses(rows)
+    check({LOW_ADDR, S.full_addr, S.lazy_addr} <= seen,
+          "rows for %#x, %#x and %#x in %s" % (LOW_ADDR, S.full_addr,
+                                              S.lazy_addr, sorted(seen)))
+
+
+def t_top_columns():
+    so = ctl_ok("top", S.work.pid, "--count", "1")
+    lines = [ANSI.sub("", l) for l in so.splitlines()]
+    head, rows = table(lines, "LARGEST REGIONS")
+    check_columns("top", head, rows,
+                  [("LARGEST REGIONS", "L"), ("KIND", "L"),
+                   ("RESERVED", "R"), ("COMMITTED", "R"), ("TOUCHED", "R"),
+                   ("GROWTH", "R"), ("CREATOR", "L")])
+    seen = addresses(rows)
+    check({LOW_ADDR, S.full_addr} <= seen,
+          "rows for %#x and %#x in %s" % (LOW_ADDR, S.full_addr,
+                                         sorted(seen)))
+
+
+def t_compare_columns():
+    so = ctl_ok("compare", S.work.pid)
+    head, rows = table(so.splitlines(), "REGION")
+    check_columns("compare", head, rows,
+                  [("REGION", "L"), ("KIND", "L"), ("RES mw", "R"),
+                   ("smaps", "R"), ("COMM mw", "R"), ("smaps", "R"),
+                   ("TOUCH mw", "R"), ("smaps", "R"), ("VMAS", "R")])
+    seen = addresses(rows)
+    check({LOW_ADDR, S.full_addr} <= seen,
+          "rows for %#x and %#x in %s" % (LOW_ADDR, S.full_addr,
+                                         sorted(seen)))
+
+
+def t_exited_report():
+    p = subprocess.Popen([sys.executable, "-c",
+                          "import sys; sys.stdin.read()"],
+                         stdin=subprocess.PIPE)
+    try:
+        ctl_ok("watch", p.pid)
+    finally:
+        p.stdin.close()
+        p.wait(timeout=TIMEOUT)
+    lines = ctl_ok("report", p.pid).splitlines()
+    check(lines and lines[0].startswith("pid %d (" % p.pid) and
+          " has exited" in lines[0],
+          "first line of an exited process's report: %r" % lines[:1])
+    check(any(l.startswith("total: ") for l in lines), "no totals line")
+    # its final figures were given once
+    rc, _, se = ctl("report", p.pid)
+    check(rc == 1, "a second report of the exited pid: exit %d, %r"
+          % (rc, se))
+
+
+COMMANDS = ("status", "watch", "unwatch", "list", "report", "run", "events",
+            "top", "record", "plot", "compare")
+
+
+def t_no_arguments():
+    rc, so, se = ctl()
+    check(rc == 2, "memwatchctl alone: exit %d, expected 2" % rc)
+    check(so == "", "memwatchctl alone wrote to stdout: %r" % so[:300])
+    check(se.startswith("Usage: memwatchctl "), "stderr: %r" % se[:300])
+    listed = [l.split()[0] for l in se.splitlines()
+              if l.startswith("  ") and not l.startswith("   ")]
+    missing = [c for c in COMMANDS if c not in listed]
+    check(not missing, "commands not listed: %s in %r" % (missing, se))
+    _, help_out, _ = ctl("--help")
+    check(se == help_out, "not the --help text: %r" % se[:300])
+    rc, so, _ = ctl("--debug")
+    check(rc == 2 and so == "", "memwatchctl --debug alone: exit %d" % rc)
 
 
 def usage_case(args):
@@ -636,6 +806,15 @@ TESTS = [
     ("--min-size and --max-touched-pct change the lazy flags", t_thresholds),
     ("report table: order, lazy marks, sizes, totals", t_table),
     ("report --threads lists the faulting thread", t_table_threads),
+    ("a MAP_FIXED mapping at 0x10000000 matches smaps", t_low_address),
+    ("report table: columns under their headings, addresses of one width",
+     t_report_columns),
+    ("top: columns under their headings, addresses of one width",
+     t_top_columns),
+    ("compare: columns under their headings, addresses of one width",
+     t_compare_columns),
+    ("report of an exited process says so first, once", t_exited_report),
+    ("memwatchctl alone lists the commands, exit 2", t_no_arguments),
     ("bad pids are usage errors (exit 2)", t_bad_pids),
     ("bad sizes, percentages and options are usage errors (exit 2)",
      t_bad_options),

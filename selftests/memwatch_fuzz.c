@@ -992,7 +992,8 @@ int main(void)
 
 	/* the module still answers */
 	ret = mw_get_status(&nl, &st1);
-	if (ret == 0 && st1.has_version && st1.version == MEMWATCH_GENL_VERSION)
+	if (ret == 0 && (st1.present & MW_PRESENT(MEMWATCH_A_STATUS_VERSION)) &&
+	    st1.version == MEMWATCH_GENL_VERSION)
 		ksft_test_result_pass("GET_STATUS still answers\n");
 	else
 		ksft_test_result_fail("GET_STATUS after fuzzing: %d %s\n", ret,
@@ -1037,6 +1038,7 @@ int main(void)
 	if (ret)
 		ksft_print_msg("cleanup: %s\n", strerror(-ret));
 	for (j = 0; j < 50; j++) {
+		mw_status_free(&st1);
 		if (mw_get_status(&nl, &st1))
 			break;
 		if (st1.watches == st0.watches &&
@@ -1060,6 +1062,8 @@ int main(void)
 				      (unsigned long long)st1.mem_bytes,
 				      (unsigned long long)st0.mem_bytes);
 
+	mw_status_free(&st0);
+	mw_status_free(&st1);
 	for (j = 0; j < NTARGETS; j++)
 		mw_kill_reap(targets[j]);
 	mw_kill_reap(many_target);

@@ -327,6 +327,7 @@ static int netns_child(void *arg)
 		return __LINE__;
 	if (mw_get_status(&nl, &st) || st.version != MEMWATCH_GENL_VERSION)
 		return __LINE__;
+	mw_status_free(&st);
 	if (mw_watch(&nl, target, 0, &w) || w.pid != (uint32_t)target)
 		return __LINE__;
 	if (mw_get_regions(&nl, target, &rs) || rs.n < 1)
@@ -394,6 +395,8 @@ TEST_F(harden, exited_watches_beyond_max_exited_are_discarded_oldest_first)
 	EXPECT_EQ(-ENOENT, mw_unwatch(&self->nl, pids[0]));
 	EXPECT_EQ(0, mw_unwatch(&self->nl, pids[3]));
 	EXPECT_EQ(0, mw_unwatch(&self->nl, pids[2]));
+	mw_status_free(&st0);
+	mw_status_free(&st1);
 }
 
 #define TPR_THREADS 4
@@ -478,8 +481,8 @@ TEST_F(harden, threads_beyond_max_threads_per_region_are_summed_as_other)
 	 * all is the tracking core's promise, tested in memwatch_track; a
 	 * shortfall is logged here.
 	 */
-	EXPECT_EQ(2, r->nthreads);
-	for (i = 0; i < r->nthreads; i++) {
+	EXPECT_EQ(2, r->nr_threads);
+	for (i = 0; i < (int)r->nr_threads; i++) {
 		EXPECT_GE((uint64_t)TPR_PAGES * page, r->threads[i].faulted);
 		sum += r->threads[i].faulted;
 	}
@@ -495,10 +498,11 @@ TEST_F(harden, threads_beyond_max_threads_per_region_are_summed_as_other)
 		       (unsigned long long)r->faulted,
 		       (unsigned long long)len,
 		       (unsigned long long)mw_status_hits(&st));
-		for (i = 0; i < st.nprobes; i++)
+		for (i = 0; i < (int)st.nr_probes; i++)
 			if (st.probes[i].missed)
 				TH_LOG("probe %s missed %llu", st.probes[i].symbol,
 				       (unsigned long long)st.probes[i].missed);
+		mw_status_free(&st);
 	}
 	mw_regions_free(&rs);
 }

@@ -224,25 +224,26 @@ TEST_F(memwatch_nl, get_status_reports_version_1)
 	ASSERT_EQ(0, mw_get_status(&self->nl, &st)) {
 		TH_LOG("GET_STATUS: %s", self->nl.msg);
 	}
-	ASSERT_TRUE(st.has_version);
+	ASSERT_TRUE(st.present & MW_PRESENT(MEMWATCH_A_STATUS_VERSION));
 	EXPECT_EQ(MEMWATCH_GENL_VERSION, st.version);
 	EXPECT_NE(0, strlen(st.module_version));
 	ASSERT_EQ(0, uname(&u));
 	EXPECT_STREQ(u.release, st.kernel);
 	EXPECT_LT(0, st.max_watches);
 	EXPECT_LT(0, st.max_regions);
-	TH_LOG("module %s on %s, %u watches, %d probes", st.module_version,
-	       st.kernel, st.watches, st.nprobes);
+	TH_LOG("module %s on %s, %u watches, %zu probes", st.module_version,
+	       st.kernel, st.watches, st.nr_probes);
+	mw_status_free(&st);
 }
 
 TEST_F(memwatch_nl, every_probe_is_attached)
 {
 	struct mw_status st;
-	int i;
+	size_t i;
 
 	ASSERT_EQ(0, mw_get_status(&self->nl, &st));
-	ASSERT_LT(0, st.nprobes);
-	for (i = 0; i < st.nprobes; i++) {
+	ASSERT_LT(0, st.nr_probes);
+	for (i = 0; i < st.nr_probes; i++) {
 		const struct mw_probe *p = &st.probes[i];
 
 		EXPECT_NE(0, strlen(p->symbol));
@@ -254,6 +255,7 @@ TEST_F(memwatch_nl, every_probe_is_attached)
 			TH_LOG("probe %s: error %u", p->symbol, p->error);
 		}
 	}
+	mw_status_free(&st);
 }
 
 /*
@@ -308,6 +310,8 @@ TEST_F_TIMEOUT(memwatch_nl, probe_hits_rise_when_a_watched_child_faults, 90)
 	       (unsigned long long)mw_status_hits(&after));
 	EXPECT_LE(mw_status_hits(&before) + len / 4096,
 		  mw_status_hits(&after));
+	mw_status_free(&before);
+	mw_status_free(&after);
 }
 
 struct refusal {
@@ -432,6 +436,7 @@ static int status_with_only(uint64_t caps, char *msg, size_t size)
 		if (mw_nl_open(&nl))
 			_exit(3);
 		r.err = mw_get_status(&nl, &st);
+		mw_status_free(&st);
 		snprintf(r.msg, sizeof(r.msg), "%s", nl.msg);
 		if (write(fds[1], &r, sizeof(r)) != sizeof(r))
 			_exit(4);
@@ -859,6 +864,9 @@ TEST_F(memwatch_nl, status_counts_watches)
 	EXPECT_EQ(a.watches + 1, b.watches);
 	EXPECT_EQ(a.watches, c.watches);
 	EXPECT_LT(a.regions, b.regions);
+	mw_status_free(&a);
+	mw_status_free(&b);
+	mw_status_free(&c);
 }
 
 TEST_HARNESS_MAIN

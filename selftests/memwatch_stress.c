@@ -376,6 +376,7 @@ static void loop_lister(void)
 			count(C_STATUS, 1);
 		else
 			nl_failed(&nl, ret);
+		mw_status_free(&st);
 	}
 	mw_nl_close(&nl);
 }
@@ -715,8 +716,12 @@ static void phase_load(int secs)
 			       rs.n, incomplete);
 		mw_regions_free(&rs);
 	}
-	if (ret == 0)
-		ret = mw_get_status(&nl, &(struct mw_status){ 0 });
+	if (ret == 0) {
+		struct mw_status st;
+
+		ret = mw_get_status(&nl, &st);
+		mw_status_free(&st);
+	}
 	w.dropped_regions = 0;
 	{
 		struct mw_watches ws;
@@ -869,6 +874,7 @@ int main(void)
 		struct mw_status st;
 
 		ret = mw_get_status(&nl, &st);
+		mw_status_free(&st);
 		mw_nl_close(&nl);
 	}
 	if (ret == 0)

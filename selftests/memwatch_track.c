@@ -198,23 +198,6 @@ static void regions_sum(const struct mw_regions *rs, uint64_t lo, uint64_t hi,
 	}
 }
 
-static const char *kind_name(uint32_t kind)
-{
-	switch (kind) {
-	case MEMWATCH_REGION_KIND_MMAP:
-		return "mmap";
-	case MEMWATCH_REGION_KIND_HEAP:
-		return "heap";
-	case MEMWATCH_REGION_KIND_STACK:
-		return "stack";
-	case MEMWATCH_REGION_KIND_MREMAP:
-		return "mremap";
-	case MEMWATCH_REGION_KIND_PREEXISTING:
-		return "preexisting";
-	}
-	return "?";
-}
-
 static void log_range(struct __test_metadata *_metadata,
 		      const struct mw_regions *rs, const struct smaps *sm,
 		      uint64_t lo, uint64_t hi)
@@ -228,7 +211,7 @@ static void log_range(struct __test_metadata *_metadata,
 			continue;
 		TH_LOG("  region %llx-%llx %s reserved %llu committed %llu touched %llu",
 		       (unsigned long long)r->start,
-		       (unsigned long long)r->end, kind_name(r->kind),
+		       (unsigned long long)r->end, mw_region_kind_name(r->kind),
 		       (unsigned long long)r->reserved,
 		       (unsigned long long)r->committed,
 		       (unsigned long long)r->touched);
@@ -725,14 +708,14 @@ static void check_created_by(struct __test_metadata *_metadata,
 {
 	EXPECT_EQ((uint32_t)tid, r->creator_tid);
 	EXPECT_STREQ(comm, r->creator_comm);
-	EXPECT_TRUE(r->present & (1ULL << MEMWATCH_A_REGION_CREATED_NS));
+	EXPECT_TRUE(r->present & MW_PRESENT(MEMWATCH_A_REGION_CREATED_NS));
 }
 
 /* Exactly one thread faulted the region's pages: @tid. */
 static void check_one_faulter(struct __test_metadata *_metadata,
 			      const struct mw_region *r, pid_t tid)
 {
-	ASSERT_EQ(1, r->nthreads);
+	ASSERT_EQ(1, r->nr_threads);
 	EXPECT_EQ((uint32_t)tid, r->threads[0].tid);
 	EXPECT_EQ(r->faulted, r->threads[0].faulted);
 	EXPECT_EQ(0, r->other_faulted);
@@ -916,7 +899,7 @@ TEST_F_TIMEOUT(memwatch_track,
 		EXPECT_EQ(r->touched, r->faulted);
 		EXPECT_EQ(r->touched, r->peak_touched);
 		check_one_faulter(_metadata, r, tid);
-		if (r->nthreads == 1)
+		if (r->nr_threads == 1)
 			EXPECT_STREQ(name, r->threads[0].comm);
 
 		/* Lazy by the default thresholds. */
@@ -1751,9 +1734,9 @@ TEST_F(memwatch_track, four_threads_faulted_bytes_are_attributed_exactly)
 	want = ATTR_THREADS;
 	if (max_threads >= 0 && max_threads < want)
 		want = max_threads;
-	EXPECT_EQ(want, r->nthreads);
+	EXPECT_EQ(want, r->nr_threads);
 	/* Most faulted first: thread 4 (4 MiB) down to thread 1 (1 MiB). */
-	for (i = 0; i < r->nthreads && i < ATTR_THREADS; i++) {
+	for (i = 0; i < (int)r->nr_threads && i < ATTR_THREADS; i++) {
 		int n = ATTR_THREADS - i;
 		char name[16] = "mw-attr-0";
 
@@ -2034,7 +2017,7 @@ TEST_F(memwatch_track, watch_of_running_process_reports_preexisting_regions)
 			    r->kind == MEMWATCH_REGION_KIND_STACK) {
 			TH_LOG("region %llx: kind %s",
 			       (unsigned long long)r->start,
-			       kind_name(r->kind));
+			       mw_region_kind_name(r->kind));
 		}
 		EXPECT_EQ(0, r->created_ns);
 		EXPECT_EQ(0, r->creator_tid);
@@ -2340,8 +2323,8 @@ TEST_F_TIMEOUT(memwatch_track,
 	want = MANY_THREADS;
 	if (max_threads >= 0 && max_threads < want)
 		want = max_threads;
-	EXPECT_EQ(want, r->nthreads);
-	for (i = 0; i < r->nthreads; i++) {
+	EXPECT_EQ(want, r->nr_threads);
+	for (i = 0; i < (int)r->nr_threads; i++) {
 		EXPECT_EQ(MANY_TOUCH, r->threads[i].faulted);
 		EXPECT_NE((uint32_t)k->pid, r->threads[i].tid);
 		listed += r->threads[i].faulted;
@@ -2408,13 +2391,13 @@ TEST_F_TIMEOUT(memwatch_track,
 			continue;
 		seen++;
 		/* every thread took one page: the first want of them listed */
-		EXPECT_EQ(want, r->nthreads) {
+		EXPECT_EQ(want, r->nr_threads) {
 			TH_LOG("region %#llx: %d threads listed, %llu bytes as other",
-			       (unsigned long long)r->start, r->nthreads,
+			       (unsigned long long)r->start, (int)r->nr_threads,
 			       (unsigned long long)r->other_faulted);
 		}
 		listed = 0;
-		for (j = 0; j < r->nthreads; j++) {
+		for (j = 0; j < (int)r->nr_threads; j++) {
 			EXPECT_EQ(getpagesize(), r->threads[j].faulted);
 			listed += r->threads[j].faulted;
 		}
@@ -2437,6 +2420,7 @@ TEST_F_TIMEOUT(memwatch_track, watch_beyond_max_watches_is_enospc, 120)
 
 	ASSERT_EQ(0, mw_get_status(&self->nl, &st));
 	if (set_param(self, "max_watches", st.watches + 2) == 0) {
+		mw_status_free(&st);
 		ASSERT_EQ(0, mw_get_status(&self->nl, &st));
 		ASSERT_EQ(st.watches + 2, st.max_watches) {
 			TH_LOG("GET_STATUS does not show the new max_watches");
@@ -2446,6 +2430,7 @@ TEST_F_TIMEOUT(memwatch_track, watch_beyond_max_watches_is_enospc, 120)
 		     st.max_watches);
 	}
 	room = (long)st.max_watches - st.watches;
+	mw_status_free(&st);
 	ASSERT_LE(0, room);
 
 	for (i = 0; i <= room; i++) {

@@ -427,16 +427,33 @@ static int parse_probe(const struct nlattr *nest, struct mw_probe *p)
 	return 0;
 }
 
+/* Grow @arr by one zeroed element of @size; NULL when out of memory. */
+static void *push(void **arr, size_t *nr, size_t size)
+{
+	char *p = realloc(*arr, (*nr + 1) * size);
+
+	if (!p)
+		return NULL;
+	*arr = p;
+	p += (*nr)++ * size;
+	memset(p, 0, size);
+	return p;
+}
+
 static int parse_status(const struct nlmsghdr *nlh, void *arg)
 {
 	struct mw_status *st = arg;
+	struct mw_probe *p;
 	struct nlattr *a;
 	int rem;
 
 	for_each_genl_attr(a, (struct nlmsghdr *)nlh, rem) {
-		switch (nla_type(a)) {
+		int t = nla_type(a);
+
+		if (t < 64)
+			st->present |= MW_PRESENT(t);
+		switch (t) {
 		case MEMWATCH_A_STATUS_VERSION:
-			st->has_version = true;
 			st->version = get_u32(a);
 			break;
 		case MEMWATCH_A_STATUS_MODULE_VERSION:
@@ -461,10 +478,15 @@ static int parse_status(const struct nlmsghdr *nlh, void *arg)
 		case MEMWATCH_A_STATUS_REGIONS:
 			st->regions = get_u64(a);
 			break;
+		case MEMWATCH_A_STATUS_MAX_THREADS_PER_REGION:
+			st->max_threads_per_region = get_u32(a);
+			break;
 		case MEMWATCH_A_STATUS_PROBE:
-			if (st->nprobes >= MW_MAX_PROBES)
-				return -E2BIG;
-			parse_probe(a, &st->probes[st->nprobes++]);
+			p = push((void **)&st->probes, &st->nr_probes,
+				 sizeof(*p));
+			if (!p)
+				return -ENOMEM;
+			parse_probe(a, p);
 			break;
 		}
 	}
@@ -473,17 +495,29 @@ static int parse_status(const struct nlmsghdr *nlh, void *arg)
 
 int mw_get_status(struct mw_nl *nl, struct mw_status *st)
 {
+	int ret;
+
 	memset(st, 0, sizeof(*st));
-	return mw_nl_request(nl, nl->family, MEMWATCH_CMD_GET_STATUS, NLM_F_ACK,
-			     NULL, 0, parse_status, st);
+	ret = mw_nl_request(nl, nl->family, MEMWATCH_CMD_GET_STATUS, NLM_F_ACK,
+			    NULL, 0, parse_status, st);
+	if (ret)
+		mw_status_free(st);
+	return ret;
+}
+
+void mw_status_free(struct mw_status *st)
+{
+	free(st->probes);
+	st->probes = NULL;
+	st->nr_probes = 0;
 }
 
 uint64_t mw_status_hits(const struct mw_status *st)
 {
 	uint64_t sum = 0;
-	int i;
+	size_t i;
 
-	for (i = 0; i < st->nprobes; i++)
+	for (i = 0; i < st->nr_probes; i++)
 		sum += st->probes[i].hits;
 	return sum;
 }
@@ -498,7 +532,7 @@ static void parse_watch_attrs(const struct nlmsghdr *nlh, struct mw_watch *w)
 		int t = nla_type(a);
 
 		if (t < 64)
-			w->present |= 1ULL << t;
+			w->present |= MW_PRESENT(t);
 		switch (t) {
 		case MEMWATCH_A_WATCH_PID:
 			w->pid = get_u32(a);
@@ -640,10 +674,30 @@ static int parse_thread(const struct nlattr *nest, struct mw_thread *t)
 	return 0;
 }
 
+static int parse_extent(const struct nlattr *nest, struct mw_extent *e)
+{
+	struct nlattr *a;
+	int rem;
+
+	nla_for_each_nested(a, (struct nlattr *)nest, rem) {
+		switch (nla_type(a)) {
+		case MEMWATCH_A_EXTENT_START:
+			e->start = get_u64(a);
+			break;
+		case MEMWATCH_A_EXTENT_END:
+			e->end = get_u64(a);
+			break;
+		}
+	}
+	return 0;
+}
+
 static int parse_region(const struct nlmsghdr *nlh, void *arg)
 {
 	struct mw_regions *rs = arg;
 	struct mw_region *r;
+	struct mw_thread *th;
+	struct mw_extent *e;
 	struct nlattr *a;
 	int rem;
 
@@ -658,7 +712,7 @@ static int parse_region(const struct nlmsghdr *nlh, void *arg)
 		int t = nla_type(a);
 
 		if (t < 64)
-			r->present |= 1ULL << t;
+			r->present |= MW_PRESENT(t);
 		switch (t) {
 		case MEMWATCH_A_REGION_ID:
 			r->id = get_u64(a);
@@ -702,17 +756,20 @@ static int parse_region(const struct nlmsghdr *nlh, void *arg)
 		case MEMWATCH_A_REGION_OTHER_FAULTED:
 			r->other_faulted = get_u64(a);
 			break;
-		case MEMWATCH_A_REGION_THREAD: {
-			struct mw_thread *th;
-
-			th = realloc(r->threads,
-				     (r->nthreads + 1) * sizeof(*th));
+		case MEMWATCH_A_REGION_THREAD:
+			th = push((void **)&r->threads, &r->nr_threads,
+				  sizeof(*th));
 			if (!th)
 				return -ENOMEM;
-			r->threads = th;
-			parse_thread(a, &r->threads[r->nthreads++]);
+			parse_thread(a, th);
 			break;
-		}
+		case MEMWATCH_A_REGION_EXTENT:
+			e = push((void **)&r->extents, &r->nr_extents,
+				 sizeof(*e));
+			if (!e)
+				return -ENOMEM;
+			parse_extent(a, e);
+			break;
 		}
 	}
 	return 0;
@@ -741,8 +798,10 @@ void mw_regions_free(struct mw_regions *rs)
 {
 	int i;
 
-	for (i = 0; i < rs->n; i++)
+	for (i = 0; i < rs->n; i++) {
 		free(rs->r[i].threads);
+		free(rs->r[i].extents);
+	}
 	free(rs->r);
 	rs->r = NULL;
 	rs->n = 0;

@@ -4,9 +4,10 @@
  *
  * Every request is sent with NLM_F_ACK on a socket with NETLINK_EXT_ACK
  * set, and the kernel's answer is kept whole: the errno and the extended-ack
- * message text, so tests can check both. Dumps are collected into plain
- * structs. A raw path builds messages byte by byte so tests can send what a
- * well-behaved client never would.
+ * message text, so tests can check both. Replies are read into the structs
+ * memwatchctl reads them into (ctl/replies.h), by a reader of their own
+ * that lets nothing odd pass. A raw path builds messages byte by byte so
+ * tests can send what a well-behaved client never would.
  */
 #ifndef MW_NL_H
 #define MW_NL_H
@@ -17,6 +18,8 @@
 #include <sys/types.h>
 
 #include <linux/memwatch.h>
+
+#include "../ctl/replies.h"
 
 #define MW_MSG_LEN 256
 
@@ -90,55 +93,13 @@ void mw_raw_put(struct mw_raw *r, uint16_t type, const void *data,
 		uint16_t len);
 int mw_nl_raw(struct mw_nl *nl, struct mw_raw *r, mw_msg_fn fn, void *arg);
 
-/* MEMWATCH_CMD_GET_STATUS */
-
-#define MW_MAX_PROBES 64
-
-struct mw_probe {
-	char symbol[128];
-	uint32_t attached;
-	uint32_t error;
-	uint64_t hits;
-	uint64_t missed;
-};
-
-struct mw_status {
-	bool has_version;
-	uint32_t version;
-	char module_version[64];
-	char kernel[128];
-	uint32_t watches;
-	uint32_t max_watches;
-	uint32_t max_regions;
-	uint64_t mem_bytes;
-	uint64_t regions;
-	int nprobes;
-	struct mw_probe probes[MW_MAX_PROBES];
-};
+/* MEMWATCH_CMD_GET_STATUS; mw_status_free() frees the probes */
 
 int mw_get_status(struct mw_nl *nl, struct mw_status *st);
+void mw_status_free(struct mw_status *st);
 uint64_t mw_status_hits(const struct mw_status *st);
 
 /* MEMWATCH_CMD_WATCH, _UNWATCH, _GET_WATCHES */
-
-struct mw_watch {
-	uint32_t pid;
-	char comm[32];
-	uint32_t state;
-	uint32_t flags;
-	uint64_t ns;
-	uint32_t regions;
-	uint64_t reserved;
-	uint64_t committed;
-	uint64_t touched;
-	uint64_t peak_touched;
-	uint64_t faulted;
-	uint32_t execs;
-	uint64_t dropped_regions;
-	uint64_t dropped_events;
-	/* bit n set: attribute n was present */
-	uint64_t present;
-};
 
 int mw_watch(struct mw_nl *nl, pid_t pid, uint32_t flags,
 	     struct mw_watch *reply);
@@ -152,34 +113,7 @@ struct mw_watches {
 int mw_get_watches(struct mw_nl *nl, pid_t pid, struct mw_watches *out);
 void mw_watches_free(struct mw_watches *ws);
 
-/* MEMWATCH_CMD_GET_REGIONS */
-
-struct mw_thread {
-	uint32_t tid;
-	char comm[32];
-	uint64_t faulted;
-};
-
-struct mw_region {
-	uint64_t id;
-	uint64_t start;
-	uint64_t end;
-	uint32_t kind;
-	uint32_t flags;
-	uint64_t reserved;
-	uint64_t committed;
-	uint64_t touched;
-	uint64_t peak_touched;
-	uint64_t faulted;
-	uint64_t created_ns;
-	uint32_t creator_tid;
-	char creator_comm[32];
-	uint64_t other_faulted;
-	int nthreads;
-	struct mw_thread *threads;
-	/* bit n set: attribute n was present */
-	uint64_t present;
-};
+/* MEMWATCH_CMD_GET_REGIONS; mw_regions_free() frees each region's arrays */
 
 struct mw_regions {
 	int n;
