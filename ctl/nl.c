@@ -500,6 +500,7 @@ static struct nla_policy probe_policy[MEMWATCH_A_PROBE_MAX + 1] = {
 	[MEMWATCH_A_PROBE_ERROR]	= { .type = NLA_U32 },
 	[MEMWATCH_A_PROBE_HITS]		= { .type = NLA_U64 },
 	[MEMWATCH_A_PROBE_MISSED]	= { .type = NLA_U64 },
+	[MEMWATCH_A_PROBE_MECHANISM]	= { .type = NLA_U32 },
 };
 
 struct status_ctx {
@@ -518,6 +519,7 @@ static int parse_probe(struct nlattr *nest, struct mw_probe *p)
 	p->error = get_u32(tb, MEMWATCH_A_PROBE_ERROR);
 	p->hits = get_u64(tb, MEMWATCH_A_PROBE_HITS);
 	p->missed = get_u64(tb, MEMWATCH_A_PROBE_MISSED);
+	p->mechanism = get_u32(tb, MEMWATCH_A_PROBE_MECHANISM);
 	return 0;
 }
 

@@ -33,6 +33,7 @@ struct mw_probe {
 	uint32_t error;		/* errno of a failed attach */
 	uint64_t hits;
 	uint64_t missed;
+	uint32_t mechanism;	/* enum memwatch_probe_mechanism */
 };
 
 /* MEMWATCH_CMD_GET_STATUS */
@@ -140,6 +141,25 @@ static inline const char *mw_region_kind_name(uint32_t kind)
 		return "mremap";
 	case MEMWATCH_REGION_KIND_PREEXISTING:
 		return "preexisting";
+	default:
+		return "unknown";
+	}
+}
+
+/* The name memwatchctl's output gives a probe's mechanism. */
+static inline const char *mw_probe_mechanism_name(uint32_t mech)
+{
+	switch (mech) {
+	case MEMWATCH_PROBE_MECH_NONE:
+		return "none";
+	case MEMWATCH_PROBE_MECH_DIRECT:
+		return "direct";
+	case MEMWATCH_PROBE_MECH_KPROBE:
+		return "kprobe";
+	case MEMWATCH_PROBE_MECH_KRETPROBE:
+		return "kretprobe";
+	case MEMWATCH_PROBE_MECH_TRACEPOINT:
+		return "tracepoint";
 	default:
 		return "unknown";
 	}

@@ -53,6 +53,8 @@ static void print_json(const struct mw_status *st)
 		json_u64(&j, "error", p->error);
 		json_u64(&j, "hits", p->hits);
 		json_u64(&j, "missed", p->missed);
+		json_string(&j, "mechanism",
+			    mw_probe_mechanism_name(p->mechanism));
 		json_close(&j);
 	}
 	json_end(&j);
@@ -81,8 +83,8 @@ static void print_table(const struct mw_status *st)
 		if ((int)strlen(st->probes[i].symbol) > width)
 			width = (int)strlen(st->probes[i].symbol);
 
-	printf("\n%-*s  %-16s %12s %12s\n", width, "PROBE", "ATTACHED", "HITS",
-	       "MISSED");
+	printf("\n%-*s  %-16s %-10s %12s %12s\n", width, "PROBE", "ATTACHED",
+	       "MECHANISM", "HITS", "MISSED");
 	for (i = 0; i < st->nr_probes; i++) {
 		const struct mw_probe *p = &st->probes[i];
 
@@ -93,8 +95,10 @@ static void print_table(const struct mw_status *st)
 				 error_name(p->error));
 		else
 			snprintf(attached, sizeof(attached), "no");
-		printf("%-*s  %-16s %12" PRIu64 " %12" PRIu64 "\n", width,
-		       p->symbol, attached, p->hits, p->missed);
+		printf("%-*s  %-16s %-10s %12" PRIu64 " %12" PRIu64 "\n",
+		       width, p->symbol, attached,
+		       mw_probe_mechanism_name(p->mechanism), p->hits,
+		       p->missed);
 	}
 }
 

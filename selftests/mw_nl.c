@@ -422,6 +422,9 @@ static int parse_probe(const struct nlattr *nest, struct mw_probe *p)
 		case MEMWATCH_A_PROBE_MISSED:
 			p->missed = get_u64(a);
 			break;
+		case MEMWATCH_A_PROBE_MECHANISM:
+			p->mechanism = get_u32(a);
+			break;
 		}
 	}
 	return 0;
