@@ -288,7 +288,7 @@ CTL_TIDY_CHECKS = -*,clang-analyzer-*,bugprone-*,$\
 	-clang-analyzer-valist.Uninitialized,$\
 	-clang-analyzer-core.NonNullParamChecker
 CTL_CPPFLAGS = -std=gnu11 -D_GNU_SOURCE -Iinclude/uapi -Ictl \
-	$(shell pkg-config --cflags libnl-genl-3.0)
+	$(shell pkg-config --cflags libnl-genl-3.0 json-c)
 
 ctl-static:
 	cppcheck --quiet --error-exitcode=1 --inline-suppr \

@@ -159,7 +159,7 @@ void json_close(struct json *j);
 void json_string(struct json *j, const char *key, const char *s);
 void json_u64(struct json *j, const char *key, uint64_t v);
 void json_hex(struct json *j, const char *key, uint64_t v);
-void json_bool(struct json *j, const char *key, bool v);
+void json_boolean(struct json *j, const char *key, bool v);
 void json_end(struct json *j);
 
 #endif /* MEMWATCHCTL_H */

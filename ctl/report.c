@@ -155,7 +155,7 @@ static void print_json(const struct report *rep, FILE *f)
 		}
 		json_close(&j);
 		json_u64(&j, "other_threads_faulted_bytes", r->other_faulted);
-		json_bool(&j, "lazy", rep->lazy[i]);
+		json_boolean(&j, "lazy", rep->lazy[i]);
 		json_close(&j);
 	}
 	json_end(&j);
