@@ -28,6 +28,8 @@
 #                     only if that kernel is in the cache (for CI)
 #   make bench        fault, mapping and scale benchmarks in one guest boot
 #                     (KERNEL=6.1 for the 6.1 guest; default 6.12)
+#   make bench-json   memwatchctl's JSON writer against json-c's on a
+#                     synthetic 100,000-region report, on the host
 #   make install      module into /lib/modules/KVER/extra (and depmod),
 #                     memwatchctl, its man page and bash completion under
 #                     PREFIX (/usr/local); DESTDIR= stages them
@@ -239,6 +241,11 @@ bench-unlocked: need-env ctl $(BENCH_PROGS)
 		-r build/bench/results-$(BENCH_KVER).txt \
 		$(BENCH_KVER) bench/guest-bench.py
 
+# The report writer (ctl/json.c) against json-c, on the host: no guest.
+bench-json:
+	$(MAKE) -C ctl json-bench
+	ctl/json-bench $(BENCH_JSON_REGIONS) $(BENCH_JSON_ROUNDS)
+
 # The debug kernel: selftests/qemu/debug-kernel.sh builds it from
 # selftests/config + selftests/config.debug into $(MEMWATCH_CACHE)/debug-kernel
 # and writes its env there (KVER_DEBUG, KIMG_DEBUG, KDIR_DEBUG). Guests on it
@@ -348,7 +355,7 @@ sparse-kver: module-kver
 # memwatchctl and the selftests must build without a warning. -B rebuilds
 # everything; the flags ride on CC so any CFLAGS the Makefiles set are kept.
 cwarn: need-env
-	$(MAKE) -B -C ctl CC="$(CC) -Wall -Wextra -Werror"
+	$(MAKE) -B -C ctl all json-bench CC="$(CC) -Wall -Wextra -Werror"
 	$(MAKE) -B -C selftests KSFT_DIR=$(KSFT_DIR) CC="$(CC) -Wall -Wextra -Werror"
 	$(MAKE) -B $(BENCH_PROGS) CC="$(CC) -Werror"
 
@@ -370,4 +377,4 @@ clean:
 	dkms-check \
 	demo-unlocked vm-shell bench bench-unlocked style style-run checkpatch kernel-doc sparse \
 	sparse-kver cwarn clean check-debug check-debug-if-cached ctl-static \
-	ctl-asan ctl-asan-unlocked
+	ctl-asan ctl-asan-unlocked bench-json
