@@ -31,7 +31,7 @@
 #   make bench-json   memwatchctl's JSON writer against json-c's on a
 #                     synthetic 100,000-region report, on the host
 #   make install      module into /lib/modules/KVER/extra (and depmod),
-#                     memwatchctl, its man page and bash completion under
+#                     memwatchctl, its man pages and bash completion under
 #                     PREFIX (/usr/local); DESTDIR= stages them
 #   make uninstall    remove what install put there
 #   make dkms-check   dkms add and build against the 6.12 headers, in build/
@@ -139,6 +139,7 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 INSTALL_KVER ?= $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
 INSTALL_FILES = $(DESTDIR)/lib/modules/$(INSTALL_KVER)/extra/memwatch.ko \
 	$(DESTDIR)$(SBINDIR)/memwatchctl $(DESTDIR)$(MANDIR)/man8/memwatchctl.8 \
+	$(DESTDIR)$(MANDIR)/man7/memwatchctl-json.7 \
 	$(DESTDIR)$(BASHCOMPDIR)/memwatchctl
 
 install: all
@@ -146,6 +147,7 @@ install: all
 	install -D -m 0644 module/memwatch.ko $(DESTDIR)/lib/modules/$(INSTALL_KVER)/extra/memwatch.ko
 	install -D -m 0755 ctl/memwatchctl $(DESTDIR)$(SBINDIR)/memwatchctl
 	install -D -m 0644 ctl/memwatchctl.8 $(DESTDIR)$(MANDIR)/man8/memwatchctl.8
+	install -D -m 0644 ctl/memwatchctl-json.7 $(DESTDIR)$(MANDIR)/man7/memwatchctl-json.7
 	install -D -m 0644 ctl/memwatchctl.bash-completion $(DESTDIR)$(BASHCOMPDIR)/memwatchctl
 	$(if $(DESTDIR),,depmod -a $(INSTALL_KVER))
 
