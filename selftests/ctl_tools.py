@@ -15,8 +15,9 @@ own report and /proc/PID/smaps.
     (when rsvg-convert is installed);
   * compare exits 0 on a process at rest, and compare --json says the
     same with the workload's own figures;
-  * report --format openmetrics follows the format's rules and its
-    figures equal the JSON report's;
+  * report --format openmetrics parses with Prometheus's own OpenMetrics
+    parser (python3-prometheus-client) and its figures equal the JSON
+    report's;
   * top on a pseudo-terminal draws the view, quits on 'q' and restores
     the terminal settings.
 
@@ -41,7 +42,7 @@ import time
 import xml.etree.ElementTree as ET
 import zlib
 
-from mw_tap import (CTL, check, diag, parse_json,
+from mw_tap import (CTL, Fail, check, diag, parse_json,
                     require_root_and_module, run_tests, Skip, validate_json)
 
 MIB = 1 << 20
@@ -337,52 +338,21 @@ def t_compare_json():
         w.stop()
 
 
-OM_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
-OM_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
-OM_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"')
-
-
 def parse_openmetrics(text):
-    """Families by name: type, unit, help and samples; Fail on a rule."""
-    check(text.endswith("# EOF\n"), "does not end with '# EOF'")
-    fams, order, cur = {}, [], None
-    for n, line in enumerate(text.splitlines()[:-1], 1):
-        where = "line %d %r" % (n, line)
-        check(line, "empty line: " + where)
-        if line.startswith("#"):
-            parts = line.split(" ", 3)
-            check(len(parts) >= 3 and parts[1] in ("TYPE", "HELP", "UNIT"),
-                  "bad comment: " + where)
-            name = parts[2]
-            check(OM_NAME.match(name), "bad name: " + where)
-            if name != cur:
-                check(name not in fams, "family split: " + where)
-                fams[name] = {"samples": []}
-                order.append(name)
-                cur = name
-            f = fams[name]
-            check(parts[1] not in f, "repeated %s: %s" % (parts[1], where))
-            check(not f["samples"], "metadata after samples: " + where)
-            f[parts[1]] = parts[3] if len(parts) > 3 else ""
-            continue
-        m = OM_SAMPLE.match(line)
-        check(m, "bad sample: " + where)
-        name, labels, value = m.group(1), m.group(3) or "", m.group(4)
-        f = fams.get(cur)
-        check(f is not None and "TYPE" in f, "sample without TYPE: " + where)
-        typ = f["TYPE"]
-        ok_names = {cur} if typ == "gauge" else {cur + "_total",
-                                                 cur + "_created"}
-        check(name in ok_names, "%s sample of %s family: %s"
-              % (name, typ, where))
-        if "UNIT" in f:
-            check(cur.endswith("_" + f["UNIT"]), "unit not in name: " + where)
-        rest = OM_LABEL.sub("", labels).replace(",", "")
-        check(rest == "", "bad labels: " + where)
-        float(value)
-        f["samples"].append((name, dict(OM_LABEL.findall(labels)),
-                             float(value)))
-    return fams
+    """Families by name, as Prometheus's own OpenMetrics parser reads them:
+    {name: (type, unit, [(sample name, labels, value)])}."""
+    try:
+        from prometheus_client.openmetrics.parser import \
+            text_string_to_metric_families
+    except ImportError:
+        raise Fail("python3-prometheus-client is not installed "
+                   "(scripts/setup.sh installs it)")
+    try:
+        return {f.name: (f.type, f.unit,
+                         [(s.name, s.labels, s.value) for s in f.samples])
+                for f in text_string_to_metric_families(text)}
+    except ValueError as e:
+        raise Fail("not valid OpenMetrics: %s\n%s" % (e, text[:600]))
 
 
 def t_openmetrics():
@@ -392,17 +362,42 @@ def t_openmetrics():
         check(rc == 0, "exit %d: %s" % (rc, se))
         fams = parse_openmetrics(so)
         rep = parse_json(ctl("report", w.pid, "--json")[1], "report")
-        for key in ("reserved_bytes", "committed_bytes"):
-            s = fams["memwatch_" + key]["samples"]
+        for key in ("reserved_bytes", "committed_bytes", "touched_bytes"):
+            typ, unit, s = fams["memwatch_" + key]
+            check(typ == "gauge" and unit == "bytes", "%s: %s, unit %r"
+                  % (key, typ, unit))
             check(len(s) == 1 and s[0][2] == rep["totals"][key],
                   "%s: %s vs %d" % (key, s, rep["totals"][key]))
-            check(s[0][1]["pid"] == str(w.pid), "labels %s" % s[0][1])
-        big = [s for s in fams["memwatch_region_reserved_bytes"]["samples"]
+            check(s[0][1] == {"pid": str(w.pid), "comm": "mwgrow"},
+                  "labels %s" % s[0][1])
+        typ, unit, s = fams["memwatch_regions"]
+        check(s[0][2] == rep["totals"]["regions"], "regions: %s" % s)
+        big = [s for s in fams["memwatch_region_reserved_bytes"][2]
                if s[2] == 64 * MIB]
-        check(big, "the 64M region is not a series")
-        check("memwatch_faulted_bytes" in fams and
-              fams["memwatch_faulted_bytes"]["TYPE"] == "counter",
-              "faulted is not a counter")
+        check(len(big) == 1, "the 64M region is %d series" % len(big))
+        reg = [r for r in rep["regions"] if r["start"] == big[0][1]["start"]]
+        check(reg and reg[0]["reserved_bytes"] == 64 * MIB and
+              big[0][1]["kind"] == reg[0]["kind"] and
+              big[0][1]["lazy"] == str(reg[0]["lazy"]).lower(),
+              "the 64M region's labels: %s; in the report: %s"
+              % (big[0][1], reg[:1]))
+        typ, unit, s = fams.get("memwatch_faulted_bytes", (None, None, []))
+        check(typ == "counter" and unit == "bytes" and
+              s[0][0] == "memwatch_faulted_bytes_total" and
+              s[0][2] == rep["totals"]["faulted_bytes"],
+              "faulted: %s %s %s" % (typ, unit, s))
+        # node_exporter's textfile collector reads the Prometheus text
+        # format, to which "# UNIT" and "# EOF" are comments
+        from prometheus_client.parser import text_string_to_metric_families
+        try:
+            text = {f.name: f for f in text_string_to_metric_families(so)}
+        except ValueError as e:
+            raise Fail("not valid Prometheus text: %s" % e)
+        g = text.get("memwatch_touched_bytes")
+        check(g is not None and g.type == "gauge" and
+              [x.value for x in g.samples] == [rep["totals"]["touched_bytes"]],
+              "as Prometheus text, memwatch_touched_bytes is %s"
+              % (g and g.samples))
     finally:
         w.stop()
 
