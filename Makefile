@@ -28,8 +28,10 @@
 #                     only if that kernel is in the cache (for CI)
 #   make bench        fault, mapping and scale benchmarks in one guest boot
 #                     (KERNEL=6.1 for the 6.1 guest; default 6.12)
+#   make bench-json   memwatchctl's JSON writer against json-c's on a
+#                     synthetic 100,000-region report, on the host
 #   make install      module into /lib/modules/KVER/extra (and depmod),
-#                     memwatchctl, its man page and bash completion under
+#                     memwatchctl, its man pages and bash completion under
 #                     PREFIX (/usr/local); DESTDIR= stages them
 #   make uninstall    remove what install put there
 #   make dkms-check   dkms add and build against the 6.12 headers, in build/
@@ -137,6 +139,7 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 INSTALL_KVER ?= $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
 INSTALL_FILES = $(DESTDIR)/lib/modules/$(INSTALL_KVER)/extra/memwatch.ko \
 	$(DESTDIR)$(SBINDIR)/memwatchctl $(DESTDIR)$(MANDIR)/man8/memwatchctl.8 \
+	$(DESTDIR)$(MANDIR)/man7/memwatchctl-json.7 \
 	$(DESTDIR)$(BASHCOMPDIR)/memwatchctl
 
 install: all
@@ -144,6 +147,7 @@ install: all
 	install -D -m 0644 module/memwatch.ko $(DESTDIR)/lib/modules/$(INSTALL_KVER)/extra/memwatch.ko
 	install -D -m 0755 ctl/memwatchctl $(DESTDIR)$(SBINDIR)/memwatchctl
 	install -D -m 0644 ctl/memwatchctl.8 $(DESTDIR)$(MANDIR)/man8/memwatchctl.8
+	install -D -m 0644 ctl/memwatchctl-json.7 $(DESTDIR)$(MANDIR)/man7/memwatchctl-json.7
 	install -D -m 0644 ctl/memwatchctl.bash-completion $(DESTDIR)$(BASHCOMPDIR)/memwatchctl
 	$(if $(DESTDIR),,depmod -a $(INSTALL_KVER))
 
@@ -239,6 +243,11 @@ bench-unlocked: need-env ctl $(BENCH_PROGS)
 		-r build/bench/results-$(BENCH_KVER).txt \
 		$(BENCH_KVER) bench/guest-bench.py
 
+# The report writer (ctl/json.c) against json-c, on the host: no guest.
+bench-json:
+	$(MAKE) -C ctl json-bench
+	ctl/json-bench $(BENCH_JSON_REGIONS) $(BENCH_JSON_ROUNDS)
+
 # The debug kernel: selftests/qemu/debug-kernel.sh builds it from
 # selftests/config + selftests/config.debug into $(MEMWATCH_CACHE)/debug-kernel
 # and writes its env there (KVER_DEBUG, KIMG_DEBUG, KDIR_DEBUG). Guests on it
@@ -288,7 +297,7 @@ CTL_TIDY_CHECKS = -*,clang-analyzer-*,bugprone-*,$\
 	-clang-analyzer-valist.Uninitialized,$\
 	-clang-analyzer-core.NonNullParamChecker
 CTL_CPPFLAGS = -std=gnu11 -D_GNU_SOURCE -Iinclude/uapi -Ictl \
-	$(shell pkg-config --cflags libnl-genl-3.0)
+	$(shell pkg-config --cflags libnl-genl-3.0 json-c)
 
 ctl-static:
 	cppcheck --quiet --error-exitcode=1 --inline-suppr \
@@ -348,7 +357,7 @@ sparse-kver: module-kver
 # memwatchctl and the selftests must build without a warning. -B rebuilds
 # everything; the flags ride on CC so any CFLAGS the Makefiles set are kept.
 cwarn: need-env
-	$(MAKE) -B -C ctl CC="$(CC) -Wall -Wextra -Werror"
+	$(MAKE) -B -C ctl all json-bench CC="$(CC) -Wall -Wextra -Werror"
 	$(MAKE) -B -C selftests KSFT_DIR=$(KSFT_DIR) CC="$(CC) -Wall -Wextra -Werror"
 	$(MAKE) -B $(BENCH_PROGS) CC="$(CC) -Werror"
 
@@ -370,4 +379,4 @@ clean:
 	dkms-check \
 	demo-unlocked vm-shell bench bench-unlocked style style-run checkpatch kernel-doc sparse \
 	sparse-kver cwarn clean check-debug check-debug-if-cached ctl-static \
-	ctl-asan ctl-asan-unlocked
+	ctl-asan ctl-asan-unlocked bench-json

@@ -4,7 +4,8 @@
  * about the same addresses, the check people otherwise do by hand. A
  * region's extents select the VMAs that are its: their sizes add up to
  * its reserved bytes, the ones with some access to its committed bytes,
- * and their Rss to its touched bytes, at rest.
+ * and their Rss to its touched bytes, at rest. --json prints the same as
+ * one object (memwatchctl-json(7)).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -204,6 +205,49 @@ static void print_compare(uint32_t pid, const struct mw_region *r, size_t nr,
 	printf("\n%zu regions, %zu differ\n", nr, bad);
 }
 
+static void json_figures(struct json *j, const char *key, uint64_t reserved,
+			 uint64_t committed, uint64_t touched)
+{
+	json_open_object(j, key, true);
+	json_u64(j, "reserved_bytes", reserved);
+	json_u64(j, "committed_bytes", committed);
+	json_u64(j, "touched_bytes", touched);
+	json_close(j);
+}
+
+static void print_compare_json(uint32_t pid, const struct mw_region *r,
+			       size_t nr, const struct smaps_sum *sums,
+			       size_t bad, int looks)
+{
+	struct json j;
+	size_t i;
+
+	json_init(&j, stdout);
+	json_open_object(&j, NULL, false);
+	json_u64(&j, "pid", pid);
+	json_u64(&j, "looks", (uint64_t)looks);
+	json_u64(&j, "regions_compared", nr);
+	json_u64(&j, "regions_differing", bad);
+	json_boolean(&j, "agrees", !bad);
+	json_open_array(&j, "regions", false);
+	for (i = 0; i < nr; i++) {
+		const struct smaps_sum *s = &sums[i];
+
+		json_open_object(&j, NULL, true);
+		json_u64(&j, "id", r[i].id);
+		json_hex(&j, "start", r[i].start);
+		json_hex(&j, "end", r[i].end);
+		json_string(&j, "kind", mw_region_kind_name(r[i].kind));
+		json_figures(&j, "memwatch", r[i].reserved, r[i].committed,
+			     r[i].touched);
+		json_figures(&j, "smaps", s->size, s->committed, s->rss);
+		json_u64(&j, "vmas", s->vmas);
+		json_boolean(&j, "agrees", agrees(&r[i], s));
+		json_close(&j);
+	}
+	json_end(&j);
+}
+
 int cmd_compare(int argc, char **argv)
 {
 	struct timespec pause = { 0, COMPARE_PAUSE_NS };
@@ -212,18 +256,26 @@ int cmd_compare(int argc, char **argv)
 	struct mw_watch *watches;
 	struct vma *vmas = NULL;
 	size_t nr = 0, nr_vmas = 0, nr_watches, i, bad = 0;
-	bool live = false;
+	bool live = false, json = false, have_pid = false;
 	uint32_t pid = 0;
 	int ret, tries, pagemap;
 	char path[64];
 
-	if (argc != 2)
-		return argc < 2 ? usage_error("missing PID; usage: " PROG_NAME
-					      " compare PID")
-				: unknown_argument(argv[2]);
-	ret = parse_pid(argv[1], &pid);
-	if (ret)
-		return ret;
+	for (i = 1; i < (size_t)argc; i++) {
+		if (!strcmp(argv[i], "--json")) {
+			json = true;
+		} else if (!have_pid && pid_argument(argv[i])) {
+			ret = parse_pid(argv[i], &pid);
+			if (ret)
+				return ret;
+			have_pid = true;
+		} else {
+			return unknown_argument(argv[i]);
+		}
+	}
+	if (!have_pid)
+		return usage_error("missing PID; usage: " PROG_NAME
+				   " compare PID [--json]");
 
 	/* An exited watch's data would be used up by reading it: refuse. */
 	ret = mw_get_watches(pid, &watches, &nr_watches);
@@ -278,7 +330,10 @@ int cmd_compare(int argc, char **argv)
 		if (!bad)
 			break;
 	}
-	if (!ret)
+	if (!ret && json)
+		print_compare_json(pid, regions, nr, sums, bad,
+				   tries < COMPARE_TRIES ? tries + 1 : tries);
+	else if (!ret)
 		print_compare(pid, regions, nr, sums, bad);
 	mw_regions_free(regions, nr);
 	free(vmas);

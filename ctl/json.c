@@ -248,7 +248,7 @@ void json_hex(struct json *j, const char *key, uint64_t v)
 	put_char(j, '"');
 }
 
-void json_bool(struct json *j, const char *key, bool v)
+void json_boolean(struct json *j, const char *key, bool v)
 {
 	begin_value(j, key);
 	if (v)

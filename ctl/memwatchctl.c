@@ -109,8 +109,11 @@ static const struct command commands[] = {
 	  "\n"
 	  "Reserved, committed and touched bytes over time, the threads that\n"
 	  "faulted in the most, and the largest regions, named.\n" },
-	{ "compare", cmd_compare, "PID",
+	{ "compare", cmd_compare, "PID [--json]",
 	  "Compare memwatch's regions with /proc/PID/smaps",
+	  "Options:\n"
+	  "  --json    print the comparison as one JSON object\n"
+	  "\n"
 	  "Each region's reserved, committed and touched bytes beside the\n"
 	  "sizes and Rss of the smaps VMAs inside its extents; '!' marks a\n"
 	  "difference. Exits 1 if any region still differs after three\n"

@@ -83,6 +83,7 @@ struct report_opts {
 
 struct report;
 struct json;
+struct mw_watch;
 
 void report_opts_init(struct report_opts *o);
 /* 1: argv[*i] was a report option, 0: it was not, -1: a usage error */
@@ -90,6 +91,10 @@ int report_option(int argc, char **argv, int *i, struct report_opts *o);
 /* Reads an exited watch's final data, which the module then discards. */
 int report_fetch(uint32_t pid, const struct report_opts *o,
 		 struct report **rep);
+/* A report of regions fetched or made elsewhere; it takes them over. */
+int report_build(uint32_t pid, const struct mw_watch *w,
+		 struct mw_region *regions, size_t nr,
+		 const struct report_opts *o, struct report **rep);
 int report_print(const struct report *rep, FILE *f,
 		 enum report_format format);
 void report_free(struct report *rep);
@@ -183,7 +188,7 @@ void json_close(struct json *j);
 void json_string(struct json *j, const char *key, const char *s);
 void json_u64(struct json *j, const char *key, uint64_t v);
 void json_hex(struct json *j, const char *key, uint64_t v);
-void json_bool(struct json *j, const char *key, bool v);
+void json_boolean(struct json *j, const char *key, bool v);
 void json_end(struct json *j);
 
 #endif /* MEMWATCHCTL_H */

@@ -4,15 +4,18 @@
  * reserved, committed and touched bytes over time, the threads that
  * faulted in the most, and the largest regions, named.
  *
- * The capture is input from anywhere, so it is parsed with limits (line
- * length, nesting, counts) and every problem is an error naming the line,
- * never a crash. Text from it is escaped for XML.
+ * The capture is input from anywhere: each line is parsed by json-c in
+ * strict mode (UTF-8 checked, nesting limited), the line length and the
+ * counts are limited, and every problem is an error naming the line, never
+ * a crash. Text from it is escaped for XML.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <json-c/json.h>
 
 #include "memwatchctl.h"
 
@@ -22,318 +25,6 @@
 #define MAX_SERIES	4096	/* threads or regions followed */
 #define TOP_N		5
 #define NAME_LEN	64
-
-/* --- a small JSON reader ------------------------------------------------ */
-
-enum jtype { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ };
-
-struct jv {
-	enum jtype t;
-	bool is_u64;		/* a non-negative integer that fits */
-	uint64_t u;
-	double num;
-	char *s;
-	size_t n;
-	struct jv *items;
-	char **keys;		/* objects */
-};
-
-struct jparser {
-	const char *p, *end;
-	const char *err;
-	int depth;
-};
-
-static void jv_free(struct jv *v)
-{
-	size_t i;
-
-	if (v->t == J_ARR || v->t == J_OBJ) {
-		for (i = 0; i < v->n; i++) {
-			jv_free(&v->items[i]);
-			if (v->keys)
-				free(v->keys[i]);
-		}
-		free(v->items);
-		free(v->keys);
-	}
-	free(v->s);
-	memset(v, 0, sizeof(*v));
-}
-
-static void skip_ws(struct jparser *jp)
-{
-	while (jp->p < jp->end && (*jp->p == ' ' || *jp->p == '\t' ||
-				   *jp->p == '\r' || *jp->p == '\n'))
-		jp->p++;
-}
-
-static int fail(struct jparser *jp, const char *err)
-{
-	if (!jp->err)
-		jp->err = err;
-	return -1;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Strings keep ASCII; other characters become '?' (only shown as text). */
-static int parse_string(struct jparser *jp, char **out)
-{
-	size_t cap = 16, len = 0;
-	char *s, *ns;
-
-	jp->p++;	/* the quote */
-	s = malloc(cap);
-	if (!s)
-		return fail(jp, "out of memory");
-	while (jp->p < jp->end && *jp->p != '"') {
-		unsigned char c = (unsigned char)*jp->p++;
-
-		if (c < 0x20) {
-			free(s);
-			return fail(jp, "control character in a string");
-		}
-		if (c == '\\') {
-			if (jp->p >= jp->end)
-				break;
-			c = (unsigned char)*jp->p++;
-			switch (c) {
-			case '"': case '\\': case '/':
-				break;
-			case 'b': case 'f': case 'n': case 'r': case 't':
-				c = ' ';
-				break;
-			case 'u': {
-				int k, h;
-				unsigned int cp = 0;
-
-				for (k = 0; k < 4; k++) {
-					h = jp->p < jp->end ? hexval(*jp->p) : -1;
-					if (h < 0) {
-						free(s);
-						return fail(jp, "bad \\u escape");
-					}
-					cp = cp << 4 | (unsigned int)h;
-					jp->p++;
-				}
-				c = cp >= 0x20 && cp < 0x7f ? (unsigned char)cp
-							   : '?';
-				break;
-			}
-			default:
-				free(s);
-				return fail(jp, "bad escape in a string");
-			}
-		} else if (c >= 0x80) {
-			/* one '?' per character, not per byte */
-			if ((c & 0xc0) == 0x80)
-				continue;
-			c = '?';
-		}
-		if (len + 2 > cap) {
-			cap *= 2;
-			ns = realloc(s, cap);
-			if (!ns) {
-				free(s);
-				return fail(jp, "out of memory");
-			}
-			s = ns;
-		}
-		s[len++] = (char)c;
-	}
-	if (jp->p >= jp->end) {
-		free(s);
-		return fail(jp, "unterminated string");
-	}
-	jp->p++;
-	s[len] = '\0';
-	*out = s;
-	return 0;
-}
-
-static int parse_number(struct jparser *jp, struct jv *v)
-{
-	const char *start = jp->p;
-	bool integer = true;
-	char buf[64];
-	size_t len;
-
-	if (jp->p < jp->end && *jp->p == '-')
-		jp->p++;
-	while (jp->p < jp->end && ((*jp->p >= '0' && *jp->p <= '9') ||
-				   *jp->p == '.' || *jp->p == 'e' ||
-				   *jp->p == 'E' || *jp->p == '+' ||
-				   *jp->p == '-')) {
-		if (*jp->p < '0' || *jp->p > '9')
-			integer = false;
-		jp->p++;
-	}
-	len = (size_t)(jp->p - start);
-	if (!len || len >= sizeof(buf))
-		return fail(jp, "bad number");
-	memcpy(buf, start, len);
-	buf[len] = '\0';
-	v->t = J_NUM;
-	if (integer && buf[0] != '-') {
-		char *end;
-
-		errno = 0;
-		v->u = strtoull(buf, &end, 10);
-		if (errno || *end)
-			return fail(jp, "integer out of range");
-		v->is_u64 = true;
-		v->num = (double)v->u;
-		return 0;
-	} else {
-		char *end;
-
-		v->num = strtod(buf, &end);
-		if (*end || !isfinite(v->num))
-			return fail(jp, "bad number");
-	}
-	return 0;
-}
-
-static int parse_value(struct jparser *jp, struct jv *v);
-
-static int push_item(struct jparser *jp, struct jv *v, size_t *cap,
-		     char *key)
-{
-	if (v->n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 8;
-		struct jv *items = realloc(v->items, ncap * sizeof(*items));
-		char **keys;
-
-		if (!items)
-			return fail(jp, "out of memory");
-		v->items = items;
-		if (v->t == J_OBJ) {
-			keys = realloc(v->keys, ncap * sizeof(*keys));
-			if (!keys)
-				return fail(jp, "out of memory");
-			v->keys = keys;
-		}
-		*cap = ncap;
-	}
-	memset(&v->items[v->n], 0, sizeof(v->items[v->n]));
-	if (v->t == J_OBJ)
-		v->keys[v->n] = key;
-	v->n++;
-	return parse_value(jp, &v->items[v->n - 1]);
-}
-
-static int parse_container(struct jparser *jp, struct jv *v, bool obj)
-{
-	char close = obj ? '}' : ']';
-	size_t cap = 0;
-	char *key;
-
-	if (++jp->depth > MAX_DEPTH)
-		return fail(jp, "nested too deeply");
-	v->t = obj ? J_OBJ : J_ARR;
-	jp->p++;
-	skip_ws(jp);
-	if (jp->p < jp->end && *jp->p == close) {
-		jp->p++;
-		jp->depth--;
-		return 0;
-	}
-	for (;;) {
-		key = NULL;
-		skip_ws(jp);
-		if (obj) {
-			if (jp->p >= jp->end || *jp->p != '"')
-				return fail(jp, "expected a key");
-			if (parse_string(jp, &key))
-				return -1;
-			skip_ws(jp);
-			if (jp->p >= jp->end || *jp->p != ':') {
-				free(key);
-				return fail(jp, "expected ':'");
-			}
-			jp->p++;
-		}
-		if (push_item(jp, v, &cap, key)) {
-			/* the key is owned by v once pushed */
-			if (v->n == 0 || (v->keys && v->keys[v->n - 1] != key))
-				free(key);
-			return -1;
-		}
-		skip_ws(jp);
-		if (jp->p < jp->end && *jp->p == ',') {
-			jp->p++;
-			continue;
-		}
-		if (jp->p < jp->end && *jp->p == close) {
-			jp->p++;
-			jp->depth--;
-			return 0;
-		}
-		return fail(jp, obj ? "expected ',' or '}'"
-				    : "expected ',' or ']'");
-	}
-}
-
-static int parse_literal(struct jparser *jp, const char *word)
-{
-	size_t len = strlen(word);
-
-	if ((size_t)(jp->end - jp->p) < len || memcmp(jp->p, word, len))
-		return fail(jp, "not JSON");
-	jp->p += len;
-	return 0;
-}
-
-static int parse_value(struct jparser *jp, struct jv *v)
-{
-	skip_ws(jp);
-	if (jp->p >= jp->end)
-		return fail(jp, "unexpected end of line");
-	switch (*jp->p) {
-	case '{':
-		return parse_container(jp, v, true);
-	case '[':
-		return parse_container(jp, v, false);
-	case '"':
-		v->t = J_STR;
-		return parse_string(jp, &v->s);
-	case 't':
-		v->t = J_BOOL;
-		return parse_literal(jp, "true");
-	case 'f':
-		v->t = J_BOOL;
-		return parse_literal(jp, "false");
-	case 'n':
-		v->t = J_NULL;
-		return parse_literal(jp, "null");
-	default:
-		if (*jp->p == '-' || (*jp->p >= '0' && *jp->p <= '9'))
-			return parse_number(jp, v);
-		return fail(jp, "not JSON");
-	}
-}
-
-static const struct jv *get(const struct jv *obj, const char *key)
-{
-	size_t i;
-
-	if (!obj || obj->t != J_OBJ)
-		return NULL;
-	for (i = 0; i < obj->n; i++)
-		if (obj->keys[i] && !strcmp(obj->keys[i], key))
-			return &obj->items[i];
-	return NULL;
-}
 
 /* --- the capture -------------------------------------------------------- */
 
@@ -369,22 +60,51 @@ static int capture_error(struct capture *c, const char *err)
 	return -1;
 }
 
-static bool get_u64(const struct jv *obj, const char *key, uint64_t *out)
+/* The member @key of @obj, if @obj is an object that has it. */
+static struct json_object *get(struct json_object *obj, const char *key)
 {
-	const struct jv *v = get(obj, key);
+	struct json_object *v;
 
-	if (!v || v->t != J_NUM || !v->is_u64)
+	if (!json_object_is_type(obj, json_type_object) ||
+	    !json_object_object_get_ex(obj, key, &v))
+		return NULL;
+	return v;
+}
+
+/*
+ * An integer from 0 to 2^64-2. json-c keeps integers as int64 or uint64
+ * and saturates the ones past 2^64-1 to it, so that value means "out of
+ * range" here.
+ */
+static bool get_u64(struct json_object *obj, const char *key, uint64_t *out)
+{
+	struct json_object *v = get(obj, key);
+
+	if (!json_object_is_type(v, json_type_int) ||
+	    json_object_get_int64(v) < 0 ||
+	    json_object_get_uint64(v) == UINT64_MAX)
 		return false;
-	*out = v->u;
+	*out = json_object_get_uint64(v);
 	return true;
 }
 
-static void get_str(const struct jv *obj, const char *key, char *buf,
+static void get_str(struct json_object *obj, const char *key, char *buf,
 		    size_t size)
 {
-	const struct jv *v = get(obj, key);
+	struct json_object *v = get(obj, key);
 
-	snprintf(buf, size, "%s", v && v->t == J_STR ? v->s : "");
+	snprintf(buf, size, "%s", json_object_is_type(v, json_type_string) ?
+		 json_object_get_string(v) : "");
+}
+
+/* The array member @key of @obj: its length, 0 if there is none. */
+static size_t get_array(struct json_object *obj, const char *key,
+			struct json_object **arr)
+{
+	*arr = get(obj, key);
+	if (!json_object_is_type(*arr, json_type_array))
+		return 0;
+	return json_object_array_length(*arr);
 }
 
 static int grow_samples(struct capture *c)
@@ -447,15 +167,15 @@ static struct series *find_series(struct capture *c, struct series **arr,
 	return s;
 }
 
-static int add_sample(struct capture *c, const struct jv *root)
+static int add_sample(struct capture *c, struct json_object *root)
 {
-	const struct jv *totals, *arr, *item;
+	struct json_object *totals, *arr, *item;
 	uint64_t elapsed, res, com, tou, key, v = 0;
 	char comm[NAME_LEN], buf[32];
 	struct series *s;
-	size_t i;
+	size_t i, n;
 
-	if (root->t != J_OBJ)
+	if (!json_object_is_type(root, json_type_object))
 		return capture_error(c, "a sample must be a JSON object");
 	totals = get(root, "totals");
 	if (!get_u64(root, "elapsed_ns", &elapsed) ||
@@ -485,9 +205,9 @@ static int add_sample(struct capture *c, const struct jv *root)
 	for (i = 0; i < c->nr_regions; i++)
 		c->regions[i].v[c->n] = NAN;
 
-	arr = get(root, "threads");
-	for (i = 0; arr && arr->t == J_ARR && i < arr->n; i++) {
-		item = &arr->items[i];
+	n = get_array(root, "threads", &arr);
+	for (i = 0; i < n; i++) {
+		item = json_object_array_get_idx(arr, i);
 		if (!get_u64(item, "tid", &key) ||
 		    !get_u64(item, "faulted_bytes", &v))
 			return capture_error(c, "a thread needs tid and "
@@ -501,11 +221,11 @@ static int add_sample(struct capture *c, const struct jv *root)
 		s->v[c->n] = (double)v;
 		s->last = (double)v;
 	}
-	arr = get(root, "regions");
-	for (i = 0; arr && arr->t == J_ARR && i < arr->n; i++) {
+	n = get_array(root, "regions", &arr);
+	for (i = 0; i < n; i++) {
 		uint64_t r;
 
-		item = &arr->items[i];
+		item = json_object_array_get_idx(arr, i);
 		if (!get_u64(item, "id", &key) ||
 		    !get_u64(item, "touched_bytes", &v) ||
 		    !get_u64(item, "reserved_bytes", &r))
@@ -526,43 +246,65 @@ static int add_sample(struct capture *c, const struct jv *root)
 	return 0;
 }
 
+/* Blank: spaces, tabs and line ends only. */
+static bool blank(const char *s, size_t len)
+{
+	return strspn(s, " \t\r\n") >= len;
+}
+
 static int read_capture(struct capture *c, FILE *f)
 {
+	struct json_tokener *tok;
 	char *line = NULL;
 	size_t size = 0;
 	ssize_t len;
 	int ret = 0;
 
+	tok = json_tokener_new_ex(MAX_DEPTH);
+	if (!tok)
+		return capture_error(c, "out of memory");
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+			       JSON_TOKENER_VALIDATE_UTF8);
 	while ((len = getline(&line, &size, f)) >= 0) {
-		struct jparser jp = { 0 };
-		struct jv root = { 0 };
+		enum json_tokener_error err;
+		struct json_object *root;
 
 		c->line++;
 		if (len > MAX_LINE) {
 			ret = capture_error(c, "line too long");
 			break;
 		}
-		jp.p = line;
-		jp.end = line + len;
-		skip_ws(&jp);
-		if (jp.p == jp.end)
-			continue;	/* blank lines are allowed */
-		if (parse_value(&jp, &root) == 0) {
-			skip_ws(&jp);
-			if (jp.p != jp.end)
-				fail(&jp, "text after the JSON value");
-		}
-		if (jp.err) {
-			jv_free(&root);
-			ret = capture_error(c, jp.err);
+		if (strlen(line) != (size_t)len) {
+			ret = capture_error(c, "a NUL byte in the line");
 			break;
 		}
-		ret = add_sample(c, &root);
-		jv_free(&root);
+		if (blank(line, (size_t)len))
+			continue;	/* blank lines are allowed */
+		/* the line with its NUL: the whole input, nothing follows */
+		json_tokener_reset(tok);
+		root = json_tokener_parse_ex(tok, line, (int)len + 1);
+		err = json_tokener_get_error(tok);
+		if (err == json_tokener_continue)
+			err = json_tokener_error_parse_eof;
+		if (err == json_tokener_success &&
+		    !blank(line + json_tokener_get_parse_end(tok),
+			   (size_t)len - json_tokener_get_parse_end(tok))) {
+			ret = capture_error(c, "text after the JSON value");
+			json_object_put(root);
+			break;
+		}
+		if (err != json_tokener_success) {
+			ret = capture_error(c, json_tokener_error_desc(err));
+			json_object_put(root);
+			break;
+		}
+		ret = add_sample(c, root);
+		json_object_put(root);
 		if (ret)
 			break;
 	}
 	free(line);
+	json_tokener_free(tok);
 	if (!ret && ferror(f)) {
 		c->line = 0;
 		ret = capture_error(c, strerror(errno));

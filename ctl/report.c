@@ -122,7 +122,7 @@ static void print_json(const struct report *rep, FILE *f)
 		}
 		json_close(&j);
 		json_u64(&j, "other_threads_faulted_bytes", r->other_faulted);
-		json_bool(&j, "lazy", rep->lazy[i]);
+		json_boolean(&j, "lazy", rep->lazy[i]);
 		json_close(&j);
 	}
 	json_end(&j);
@@ -442,31 +442,25 @@ int report_option(int argc, char **argv, int *i, struct report_opts *o)
 	return 1;
 }
 
-int report_fetch(uint32_t pid, const struct report_opts *o,
-		 struct report **out)
+int report_build(uint32_t pid, const struct mw_watch *w,
+		 struct mw_region *regions, size_t nr,
+		 const struct report_opts *o, struct report **out)
 {
 	struct report *rep;
-	struct mw_watch w;
 	size_t i;
-	int ret;
 
-	ret = mw_get_watch(pid, &w);
-	if (ret)
-		return ret;
 	rep = calloc(1, sizeof(*rep));
-	if (!rep)
+	if (!rep) {
+		mw_regions_free(regions, nr);
 		return -ENOMEM;
+	}
 	rep->pid = pid;
 	rep->threads = o->threads;
 	rep->min_size = o->min_size;
 	rep->max_pct = o->max_pct;
-	rep->watch = w;
-
-	ret = mw_get_regions(pid, &rep->regions, &rep->nr);
-	if (ret) {
-		free(rep);
-		return ret;
-	}
+	rep->watch = *w;
+	rep->regions = regions;
+	rep->nr = nr;
 
 	rep->lazy = calloc(rep->nr + 1, sizeof(*rep->lazy));
 	if (!rep->lazy) {
@@ -481,6 +475,23 @@ int report_fetch(uint32_t pid, const struct report_opts *o,
 	sum_regions(rep->regions, rep->nr, &rep->tot);
 	*out = rep;
 	return 0;
+}
+
+int report_fetch(uint32_t pid, const struct report_opts *o,
+		 struct report **out)
+{
+	struct mw_region *regions;
+	struct mw_watch w;
+	size_t nr;
+	int ret;
+
+	ret = mw_get_watch(pid, &w);
+	if (ret)
+		return ret;
+	ret = mw_get_regions(pid, &regions, &nr);
+	if (ret)
+		return ret;
+	return report_build(pid, &w, regions, nr, o, out);
 }
 
 int report_print(const struct report *rep, FILE *f,

@@ -49,7 +49,7 @@ static void print_json(const struct mw_status *st)
 
 		json_open_object(&j, NULL, true);
 		json_string(&j, "symbol", p->symbol);
-		json_bool(&j, "attached", p->attached);
+		json_boolean(&j, "attached", p->attached);
 		json_u64(&j, "error", p->error);
 		json_u64(&j, "hits", p->hits);
 		json_u64(&j, "missed", p->missed);

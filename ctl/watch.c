@@ -87,7 +87,7 @@ static void print_list_json(const struct mw_watch *w, size_t nr)
 		json_string(&j, "comm", w[i].comm);
 		json_string(&j, "state", watch_state_name(w[i].state));
 		json_u64(&j, "watch_ns", w[i].ns);
-		json_bool(&j, "existing_ok",
+		json_boolean(&j, "existing_ok",
 			  w[i].flags & MEMWATCH_WATCH_F_EXISTING_OK);
 		json_u64(&j, "regions", w[i].regions);
 		json_u64(&j, "reserved_bytes", w[i].reserved);

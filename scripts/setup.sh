@@ -33,6 +33,7 @@ pkgs="gcc libc6-dev make pkg-config libnl-3-dev libnl-genl-3-dev
       qemu-system-x86 qemu-system-data busybox-static cpio gzip xz-utils
       sparse perl kmod python3 zlib1g-dev util-linux libcap2-bin procps
       tmux librsvg2-bin dkms cppcheck clang-tidy
+      libjson-c-dev python3-jsonschema python3-prometheus-client
       bpftrace"
 
 dl=

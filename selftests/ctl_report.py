@@ -5,10 +5,11 @@
 Starts small Python workloads, watches them with memwatchctl, and checks
 `memwatchctl report PID --json` three ways:
 
-  * against the JSON contract (docs: contract.md): every field present with
-    the right type, addresses as "0x..." strings, kinds and flags from the
-    allowed sets, totals equal to the sums over the regions (except the
-    peak, which is the watch's own), lazy flags matching the thresholds;
+  * against the JSON contract: the schema (docs/memwatchctl.schema.json,
+    memwatchctl-json(7)) for every field's presence and type, addresses as
+    "0x..." strings, kinds and flags from the allowed sets; and here,
+    totals equal to the sums over the regions (except the peak, which is
+    the watch's own), lazy flags matching the thresholds;
   * against the workload's own arithmetic (a 64 MiB PROT_NONE|MAP_NORESERVE
     reservation with 1 MiB made read-write and touched is lazy; a 64 MiB
     mapping touched in full is not);
@@ -18,11 +19,12 @@ Starts small Python workloads, watches them with memwatchctl, and checks
 
 It also checks memwatchctl's exit statuses (0 success, 1 runtime error,
 2 usage error; memwatchctl alone is a usage error that lists the
-commands), and the tables of report, top and compare: their columns line
+commands), the tables of report, top and compare: their columns line
 up under their headings, and every address of a table has as many digits
 as the others, with a MAP_FIXED mapping at 0x10000000 beside the 0x7f...
 ones. The report of a process that has exited says so in its first line,
-and is given once.
+and is given once. status --json and list --json are checked against the
+schema, and list's totals against the report's.
 
 Needs root and the memwatch module; otherwise it skips (exit 4). Set
 MEMWATCH_CTL to memwatchctl's absolute path (default: ../ctl/memwatchctl
@@ -30,14 +32,13 @@ beside this file). Output is TAP.
 """
 
 import ctypes
-import json
 import os
 import re
 import subprocess
 import sys
 
-from mw_tap import (CTL, Fail, check, diag, require_root_and_module,
-                    run_tests)
+from mw_tap import (CTL, Fail, check, diag, parse_json,
+                    require_root_and_module, run_tests)
 
 
 MIB = 1 << 20
@@ -135,11 +136,9 @@ def ctl_ok(*args):
 
 
 def report_json(pid, *args):
-    so = ctl_ok("report", pid, "--json", *args)
-    try:
-        return json.loads(so)
-    except ValueError as e:
-        raise Fail("report --json is not JSON (%s): %r" % (e, so[:300]))
+    """report --json, parsed and checked against the schema."""
+    return parse_json(ctl_ok("report", pid, "--json", *args), "report",
+                      "report --json")
 
 
 class Workload:
@@ -458,7 +457,7 @@ def t_status():
 
 
 def t_status_json():
-    st = json.loads(ctl_ok("status", "--json"))
+    st = parse_json(ctl_ok("status", "--json"), "status", "status --json")
     check(st.get("protocol_version") == 1,
           "protocol_version is %r" % st.get("protocol_version"))
     check(isinstance(st.get("probes"), list) and st["probes"],
@@ -478,9 +477,32 @@ def t_watch_again_is_error():
 
 
 def t_list():
-    w = json.loads(ctl_ok("list", "--json"))
+    w = parse_json(ctl_ok("list", "--json"), "list", "list --json")
     pids = [x.get("pid") for x in w.get("watches", [])]
     check(S.work.pid in pids, "pid %d not in list: %r" % (S.work.pid, pids))
+
+
+def t_list_matches_report():
+    """list's figures for the workload, at rest, are the report's."""
+    mine = parse_json(ctl_ok("list", "--json"), "list", "list --json")
+    w = [x for x in mine["watches"] if x["pid"] == S.work.pid]
+    check(len(w) == 1, "%d watches of pid %d" % (len(w), S.work.pid))
+    w = w[0]
+    rep = report_json(S.work.pid)
+    t = rep["totals"]
+    want = {"comm": WORKLOAD_COMM, "state": "live", "existing_ok": False,
+            "regions": t["regions"], "reserved_bytes": t["reserved_bytes"],
+            "committed_bytes": t["committed_bytes"],
+            "faulted_bytes": t["faulted_bytes"]}
+    errs = ["%s is %r, the report says %r" % (k, w[k], v)
+            for k, v in want.items() if w[k] != v]
+    if w["peak_touched_bytes"] < 64 * MIB:
+        errs.append("peak_touched_bytes %d < the 64 MiB touched"
+                    % w["peak_touched_bytes"])
+    if w["watch_ns"] > rep["watch_ns"]:
+        errs.append("list's watch_ns %d is after the report's %d"
+                    % (w["watch_ns"], rep["watch_ns"]))
+    check(not errs, "; ".join(errs))
 
 
 def t_lazy_region():
@@ -803,6 +825,7 @@ TESTS = [
     ("every region matches smaps (lazy workload)", t_lazy_matches_smaps),
     ("64 MiB fully touched mapping is not lazy", t_full_region),
     ("every region matches smaps (both workloads)", t_full_matches_smaps),
+    ("list --json agrees with the report", t_list_matches_report),
     ("--min-size and --max-touched-pct change the lazy flags", t_thresholds),
     ("report table: order, lazy marks, sizes, totals", t_table),
     ("report --threads lists the faulting thread", t_table_threads),

@@ -13,17 +13,21 @@ own report and /proc/PID/smaps.
   * record then plot: JSON lines that parse, and an SVG that parses as
     XML, has lines drawn, and renders to a picture that is not blank
     (when rsvg-convert is installed);
-  * compare exits 0 on a process at rest;
-  * report --format openmetrics follows the format's rules and its
-    figures equal the JSON report's;
+  * compare exits 0 on a process at rest, and compare --json says the
+    same with the workload's own figures;
+  * report --format openmetrics parses with Prometheus's own OpenMetrics
+    parser (python3-prometheus-client) and its figures equal the JSON
+    report's;
   * top on a pseudo-terminal draws the view, quits on 'q' and restores
     the terminal settings.
+
+Every JSON output read here is checked against the schema
+(docs/memwatchctl.schema.json) first.
 
 Needs root and the memwatch module; otherwise it skips (exit 4). Set
 MEMWATCH_CTL to memwatchctl's path. Output is TAP.
 """
 
-import json
 import os
 import pty
 import re
@@ -38,8 +42,8 @@ import time
 import xml.etree.ElementTree as ET
 import zlib
 
-from mw_tap import (CTL, Fail, check, diag, require_root_and_module,
-                    run_tests, Skip)
+from mw_tap import (CTL, Fail, check, diag, parse_json,
+                    require_root_and_module, run_tests, Skip, validate_json)
 
 MIB = 1 << 20
 TIMEOUT = 60
@@ -128,7 +132,8 @@ def t_run_first_mmap():
     check(m, "the program did not say its address: %r" % se)
     addr = int(m.group(0), 16)
     with open(path) as f:
-        rep = json.load(f)
+        rep = parse_json(f.read(), "run", "the report run -o wrote")
+    validate_json("report", rep, "run -o's report")
     regions = [r for r in rep["regions"] if int(r["start"], 16) == addr]
     check(regions, "no region at 0x%x, the first mmap after exec; "
           "regions: %s" % (addr, [r["start"] for r in rep["regions"]]))
@@ -155,7 +160,8 @@ def t_run_forwards_sigterm():
     p.terminate()
     so, se = p.communicate(timeout=TIMEOUT)
     check(p.returncode == 128 + 15, "exit %d: %s" % (p.returncode, se))
-    rep = json.loads(so)
+    rep = parse_json(so, "run", "run --json")
+    validate_json("report", rep, "run --json")
     check(rep["state"] == "exited", "state %s" % rep["state"])
 
 
@@ -174,7 +180,7 @@ def t_run_follow_forks():
     if rc == 1 and "does not support" in se:
         raise Skip("the module has no follow-forks")
     check(rc == 3, "exit %d: %s" % (rc, se))
-    procs = json.loads(so)["processes"]
+    procs = parse_json(so, "run", "run --follow-forks --json")["processes"]
     comms = [p["comm"] for p in procs]
     check(len(procs) == 3, "%d processes reported, not 3: %s"
           % (len(procs), comms))
@@ -199,12 +205,8 @@ def t_events_json():
     check(ev.returncode == 0, "events exited %d: %s" % (ev.returncode, se))
     lines = so.splitlines()
     check(lines, "no events")
-    events = []
-    for line in lines:
-        try:
-            events.append(json.loads(line))
-        except ValueError as e:
-            raise Fail("not a JSON line (%s): %r" % (e, line))
+    events = [parse_json(line, "event", "the events --json line %r" % line)
+              for line in lines]
     new = [e for e in events if e["type"] == "region_new"
            and int(e["start"], 16) == addr]
     check(new, "no region_new at 0x%x among %d events" % (addr, len(events)))
@@ -240,10 +242,9 @@ def t_record_plot():
     rc, _, se = ctl("record", "--interval", "50ms", "-o", cap, "--",
                     sys.executable, "-c", GROW_PY, "exit")
     check(rc == 0, "record exited %d: %s" % (rc, se))
-    samples = []
     with open(cap) as f:
-        for line in f:
-            samples.append(json.loads(line))
+        samples = [parse_json(line, "sample", "capture line %d" % n)
+                   for n, line in enumerate(f, 1)]
     check(len(samples) >= 3, "%d samples" % len(samples))
     for s in samples:
         for k in ("timestamp_ns", "elapsed_ns", "pid", "totals", "regions",
@@ -298,7 +299,7 @@ def t_compare_at_rest():
         rc, so, se = ctl("compare", w.pid)
         check(rc == 0, "compare exited %d: %s\n%s" % (rc, se, so))
         check("0 differ" in so, "summary: %r" % so[-200:])
-        rep = json.loads(ctl("report", w.pid, "--json")[1])
+        rep = parse_json(ctl("report", w.pid, "--json")[1], "report")
         big = [r for r in rep["regions"] if r["reserved_bytes"] == 64 * MIB]
         check(big, "no 64M region")
         row = [ln for ln in so.splitlines() if ln.startswith(big[0]["start"])]
@@ -308,52 +309,50 @@ def t_compare_at_rest():
         w.stop()
 
 
-OM_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
-OM_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
-OM_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"')
+def t_compare_json():
+    w = Grow()
+    try:
+        rc, so, se = ctl("compare", w.pid, "--json")
+        check(rc == 0, "compare --json exited %d: %s" % (rc, se))
+        cmp = parse_json(so, "compare", "compare --json")
+        check(cmp["pid"] == w.pid and cmp["agrees"] and
+              cmp["regions_differing"] == 0 and 1 <= cmp["looks"] <= 3,
+              "summary: %s" % {k: v for k, v in cmp.items()
+                               if k != "regions"})
+        check(cmp["regions_compared"] == len(cmp["regions"]),
+              "%d regions compared, %d listed"
+              % (cmp["regions_compared"], len(cmp["regions"])))
+        bad = [r for r in cmp["regions"]
+               if not r["agrees"] or r["memwatch"] != r["smaps"]]
+        check(not bad, "regions that differ: %s" % bad[:3])
+        # the workload's own arithmetic: 64 MiB mapped read-write, 16 MiB
+        # of it written (more resident if huge pages came in)
+        big = [r for r in cmp["regions"]
+               if r["smaps"]["reserved_bytes"] == 64 * MIB]
+        check(len(big) == 1, "%d regions of 64M" % len(big))
+        check(big[0]["smaps"]["committed_bytes"] == 64 * MIB and
+              big[0]["smaps"]["touched_bytes"] >= 16 * MIB and
+              big[0]["vmas"] >= 1,
+              "the 64M region: %s" % big[0])
+    finally:
+        w.stop()
 
 
 def parse_openmetrics(text):
-    """Families by name: type, unit, help and samples; Fail on a rule."""
-    check(text.endswith("# EOF\n"), "does not end with '# EOF'")
-    fams, order, cur = {}, [], None
-    for n, line in enumerate(text.splitlines()[:-1], 1):
-        where = "line %d %r" % (n, line)
-        check(line, "empty line: " + where)
-        if line.startswith("#"):
-            parts = line.split(" ", 3)
-            check(len(parts) >= 3 and parts[1] in ("TYPE", "HELP", "UNIT"),
-                  "bad comment: " + where)
-            name = parts[2]
-            check(OM_NAME.match(name), "bad name: " + where)
-            if name != cur:
-                check(name not in fams, "family split: " + where)
-                fams[name] = {"samples": []}
-                order.append(name)
-                cur = name
-            f = fams[name]
-            check(parts[1] not in f, "repeated %s: %s" % (parts[1], where))
-            check(not f["samples"], "metadata after samples: " + where)
-            f[parts[1]] = parts[3] if len(parts) > 3 else ""
-            continue
-        m = OM_SAMPLE.match(line)
-        check(m, "bad sample: " + where)
-        name, labels, value = m.group(1), m.group(3) or "", m.group(4)
-        f = fams.get(cur)
-        check(f is not None and "TYPE" in f, "sample without TYPE: " + where)
-        typ = f["TYPE"]
-        ok_names = {cur} if typ == "gauge" else {cur + "_total",
-                                                 cur + "_created"}
-        check(name in ok_names, "%s sample of %s family: %s"
-              % (name, typ, where))
-        if "UNIT" in f:
-            check(cur.endswith("_" + f["UNIT"]), "unit not in name: " + where)
-        rest = OM_LABEL.sub("", labels).replace(",", "")
-        check(rest == "", "bad labels: " + where)
-        float(value)
-        f["samples"].append((name, dict(OM_LABEL.findall(labels)),
-                             float(value)))
-    return fams
+    """Families by name, as Prometheus's own OpenMetrics parser reads them:
+    {name: (type, unit, [(sample name, labels, value)])}."""
+    try:
+        from prometheus_client.openmetrics.parser import \
+            text_string_to_metric_families
+    except ImportError:
+        raise Fail("python3-prometheus-client is not installed "
+                   "(scripts/setup.sh installs it)")
+    try:
+        return {f.name: (f.type, f.unit,
+                         [(s.name, s.labels, s.value) for s in f.samples])
+                for f in text_string_to_metric_families(text)}
+    except ValueError as e:
+        raise Fail("not valid OpenMetrics: %s\n%s" % (e, text[:600]))
 
 
 def t_openmetrics():
@@ -362,18 +361,43 @@ def t_openmetrics():
         rc, so, se = ctl("report", w.pid, "--format", "openmetrics")
         check(rc == 0, "exit %d: %s" % (rc, se))
         fams = parse_openmetrics(so)
-        rep = json.loads(ctl("report", w.pid, "--json")[1])
-        for key in ("reserved_bytes", "committed_bytes"):
-            s = fams["memwatch_" + key]["samples"]
+        rep = parse_json(ctl("report", w.pid, "--json")[1], "report")
+        for key in ("reserved_bytes", "committed_bytes", "touched_bytes"):
+            typ, unit, s = fams["memwatch_" + key]
+            check(typ == "gauge" and unit == "bytes", "%s: %s, unit %r"
+                  % (key, typ, unit))
             check(len(s) == 1 and s[0][2] == rep["totals"][key],
                   "%s: %s vs %d" % (key, s, rep["totals"][key]))
-            check(s[0][1]["pid"] == str(w.pid), "labels %s" % s[0][1])
-        big = [s for s in fams["memwatch_region_reserved_bytes"]["samples"]
+            check(s[0][1] == {"pid": str(w.pid), "comm": "mwgrow"},
+                  "labels %s" % s[0][1])
+        typ, unit, s = fams["memwatch_regions"]
+        check(s[0][2] == rep["totals"]["regions"], "regions: %s" % s)
+        big = [s for s in fams["memwatch_region_reserved_bytes"][2]
                if s[2] == 64 * MIB]
-        check(big, "the 64M region is not a series")
-        check("memwatch_faulted_bytes" in fams and
-              fams["memwatch_faulted_bytes"]["TYPE"] == "counter",
-              "faulted is not a counter")
+        check(len(big) == 1, "the 64M region is %d series" % len(big))
+        reg = [r for r in rep["regions"] if r["start"] == big[0][1]["start"]]
+        check(reg and reg[0]["reserved_bytes"] == 64 * MIB and
+              big[0][1]["kind"] == reg[0]["kind"] and
+              big[0][1]["lazy"] == str(reg[0]["lazy"]).lower(),
+              "the 64M region's labels: %s; in the report: %s"
+              % (big[0][1], reg[:1]))
+        typ, unit, s = fams.get("memwatch_faulted_bytes", (None, None, []))
+        check(typ == "counter" and unit == "bytes" and
+              s[0][0] == "memwatch_faulted_bytes_total" and
+              s[0][2] == rep["totals"]["faulted_bytes"],
+              "faulted: %s %s %s" % (typ, unit, s))
+        # node_exporter's textfile collector reads the Prometheus text
+        # format, to which "# UNIT" and "# EOF" are comments
+        from prometheus_client.parser import text_string_to_metric_families
+        try:
+            text = {f.name: f for f in text_string_to_metric_families(so)}
+        except ValueError as e:
+            raise Fail("not valid Prometheus text: %s" % e)
+        g = text.get("memwatch_touched_bytes")
+        check(g is not None and g.type == "gauge" and
+              [x.value for x in g.samples] == [rep["totals"]["touched_bytes"]],
+              "as Prometheus text, memwatch_touched_bytes is %s"
+              % (g and g.samples))
     finally:
         w.stop()
 
@@ -418,6 +442,7 @@ TESTS = [
     ("events_json_lines_include_the_region", t_events_json),
     ("record_then_plot_valid_svg", t_record_plot),
     ("compare_at_rest_exits_0", t_compare_at_rest),
+    ("compare_json_agrees_with_smaps_and_the_workload", t_compare_json),
     ("report_openmetrics_parses", t_openmetrics),
     ("top_quits_on_q_and_restores_terminal", t_top_quits_and_restores),
 ]

@@ -13,7 +13,6 @@ Needs root, the memwatch module and bpftrace; otherwise it skips (exit 4).
 Set MEMWATCH_CTL to memwatchctl's path. Output is TAP.
 """
 
-import json
 import os
 import re
 import select
@@ -22,8 +21,8 @@ import subprocess
 import sys
 import time
 
-from mw_tap import (CTL, Fail, check, diag, require_root_and_module,
-                    run_tests, Skip)
+from mw_tap import (CTL, Fail, check, diag, parse_json,
+                    require_root_and_module, run_tests, Skip)
 
 TIMEOUT = 60
 KPROBES = "/sys/kernel/debug/kprobes/list"
@@ -183,7 +182,7 @@ def t_kprobes_see_every_call_memwatch_runs():
 
         rc, so, se = ctl("report", work.pid, "--json")
         check(rc == 0, "report: %s" % se.strip())
-        regions = [r for r in json.loads(so)["regions"]
+        regions = [r for r in parse_json(so, "report")["regions"]
                    if int(r["start"], 16) <= kept < int(r["end"], 16)]
         check(len(regions) == 1, "%d regions hold the kept mapping %#x"
               % (len(regions), kept))
@@ -195,7 +194,7 @@ def t_kprobes_see_every_call_memwatch_runs():
         check(r["reserved_bytes"] == 8 * PAGE,
               "reserved %d, mapped %d" % (r["reserved_bytes"], 8 * PAGE))
         rc, so, _ = ctl("status", "--json")
-        missed = sum(p["missed"] for p in json.loads(so)["probes"])
+        missed = sum(p["missed"] for p in parse_json(so, "status")["probes"])
         check(missed == 0, "%d probe hits missed" % missed)
     finally:
         if bt and bt.poll() is None:
