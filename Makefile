@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# memwatch: the module (module/), memwatchctl (ctl/) and the selftests
-# (selftests/), built here; the module is tested inside Debian's 6.1 and 6.12
-# kernels under qemu (selftests/qemu/), as this host may not load modules.
+# memwatch: the module (module/, built from the top-level Kbuild),
+# memwatchctl (ctl/) and the selftests (selftests/), built here; the module
+# is tested inside Debian's kernels under qemu (selftests/qemu/), as this
+# host may not load modules.
 #
 #   make              module/memwatch.ko against KDIR, and ctl/memwatchctl
 #   make module       module/memwatch.ko only (KDIR=/lib/modules/VER/build
@@ -10,10 +11,12 @@
 #                     the 6.12 test kernel's when that does not exist)
 #   make ctl          ctl/memwatchctl
 #   make selftests    the selftest programs
-#   make modules      build/KVER/module/memwatch.ko for both test kernels
-#   make setup        install the packages and fetch the test kernels (root)
-#   make check        setup, build everything, run the tests on both kernels
-#   make qemu-test    run the tests on both kernels with what is built
+#   make kernels      the kernel matrix: series, release, build root, state
+#   make modules      build/KVER/module/memwatch.ko for each of KERNELS
+#   make setup        install the packages and fetch the test kernels (root;
+#                     KERNELS=all fetches the whole matrix)
+#   make check        setup, build everything, run the tests on KERNELS
+#   make qemu-test    run the tests on KERNELS with what is built
 #   make demo         boot the 6.12 kernel and show memwatch at work
 #   make vm-shell     interactive shell in a guest (KVER=..., default 6.12)
 #   make style        checkpatch, kernel-doc, sparse W=1, -Werror builds,
@@ -36,14 +39,22 @@
 #   make uninstall    remove what install put there
 #   make dkms-check   dkms add and build against the 6.12 headers, in build/
 #   make clean        remove build outputs (not the setup cache)
+#
+# KERNELS: releases as `uname -r` prints them, series (5.10, 7.3), "newest",
+# "default" (6.1, 6.12 and the newest) or "all" (make kernels lists them);
+# each is built in its own build root (scripts/kernels.sh). Plain make
+# modules, make check and make qemu-test cover 6.1 and 6.12.
 
 MEMWATCH_CACHE ?= $(if $(XDG_CACHE_HOME),$(XDG_CACHE_HOME),$(HOME)/.cache)/memwatch
 export MEMWATCH_CACHE
 
-# KVER_61, KVER_612, KIMG_61, KIMG_612, KSRC_TOOLS, written by scripts/setup.sh.
+# KVER_61, KVER_612, KIMG_61, KIMG_612, KSRC_TOOLS and the kernel matrix,
+# written by scripts/setup.sh.
 -include $(MEMWATCH_CACHE)/env
 
-KERNELS := $(KVER_61) $(KVER_612)
+KERNELS ?= 6.1 6.12
+# make style's sparse and W=1 builds: the kernels of the host's release.
+STYLE_KERNELS := $(KVER_61) $(KVER_612)
 KSFT_DIR := $(KSRC_TOOLS)/tools/testing/selftests
 CHECKPATCH := $(KSRC_TOOLS)/scripts/checkpatch.pl
 KERNEL_DOC := $(KSRC_TOOLS)/scripts/kernel-doc
@@ -81,11 +92,11 @@ need-env:
 
 module:
 	$(if $(KDIR_NOTE),@echo "make: note: $(KDIR_NOTE)")
-	$(MAKE) -C $(KDIR) M=$(CURDIR)/module modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
 # DEBUG build: self-tests at load, pr_debug on (see module/selftest.c)
 module-debug:
-	$(MAKE) -C $(KDIR) M=$(CURDIR)/module CONFIG_MEMWATCH_DEBUG=y modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) CONFIG_MEMWATCH_DEBUG=y modules
 
 ctl:
 	$(MAKE) -C ctl
@@ -93,22 +104,28 @@ ctl:
 selftests: need-env
 	$(MAKE) -C selftests KSFT_DIR=$(KSFT_DIR)
 
-# One copy of module/ and include/ per kernel, so that builds for the two
-# kernels never share objects: build/KVER/module/memwatch.ko.
+kernels: need-env
+	@scripts/kernels.sh table
+
+# One copy of Kbuild, module/ and include/ per kernel, so that builds for
+# different kernels never share objects: build/KVER/module/memwatch.ko,
+# each built in its kernel's build root (scripts/kernels.sh).
 modules: need-env
 	$(LOCK) $(SUBMAKE) modules-unlocked
 
 modules-unlocked: need-env
-	@for k in $(KERNELS); do \
+	@kvers=$$(scripts/kernels.sh list $(KERNELS)) || exit; \
+	for k in $$kvers; do \
 		$(SUBMAKE) module-kver KVER=$$k || exit; \
 	done
 
 module-kver:
 	@test -n "$(KVER)" || { echo "make: module-kver needs KVER=" >&2; exit 1; }
-	rm -rf build/$(KVER)/module build/$(KVER)/include
+	rm -rf build/$(KVER)/module build/$(KVER)/include build/$(KVER)/Kbuild
 	mkdir -p build/$(KVER)
-	tar -cf - $(BUILD_OUTPUTS) module include | tar -xf - -C build/$(KVER)
-	$(MAKE) -C $(or $(KVER_KDIR),/lib/modules/$(KVER)/build) M=$(CURDIR)/build/$(KVER)/module modules
+	tar -cf - $(BUILD_OUTPUTS) Kbuild module include | tar -xf - -C build/$(KVER)
+	$(if $(KVER_KDIR),$(MAKE) -C $(KVER_KDIR),scripts/kernels.sh make $(KVER)) \
+		M=$(CURDIR)/build/$(KVER) modules
 
 build/touch-mem: scripts/touch-mem.c
 	@mkdir -p build
@@ -160,7 +177,7 @@ DKMS_VERSION = $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
 DKMS = dkms --dkmstree $(CURDIR)/build/dkms/tree --sourcetree $(CURDIR)/build/dkms/src
 
 # A stamp: make check builds with dkms again only when the sources change.
-DKMS_SOURCES = dkms.conf include/uapi/linux/memwatch.h \
+DKMS_SOURCES = dkms.conf Kbuild include/uapi/linux/memwatch.h \
 	$(filter-out %.mod.c,$(wildcard module/*.c module/*.h)) module/Kbuild
 
 dkms-check: need-env build/dkms/ok
@@ -169,7 +186,7 @@ build/dkms/ok: $(DKMS_SOURCES)
 	@command -v dkms >/dev/null || { echo "make: dkms is not installed: run 'sudo make setup'" >&2; exit 1; }
 	rm -rf build/dkms
 	mkdir -p build/dkms/tree build/dkms/src/memwatch-$(DKMS_VERSION)
-	tar -cf - $(BUILD_OUTPUTS) dkms.conf module include | \
+	tar -cf - $(BUILD_OUTPUTS) dkms.conf Kbuild module include | \
 		tar -xf - -C build/dkms/src/memwatch-$(DKMS_VERSION)
 	$(DKMS) add memwatch/$(DKMS_VERSION)
 	$(DKMS) build memwatch/$(DKMS_VERSION) -k $(KVER_612) >build/dkms/build.log 2>&1 || \
@@ -189,16 +206,17 @@ LOCK = @mkdir -p build; \
 	flock build/.lock
 
 # One recipe, so that a failure adds a single make error line after the
-# summary. check.sh takes the kernels from the env file that setup just
-# wrote (this make read it before).
+# summary. The kernels are read from the env file that setup just wrote
+# (this make read it before).
 check: setup
-	$(LOCK) sh -c '$(SUBMAKE) check-build && selftests/qemu/check.sh'
+	$(LOCK) sh -c 'k=$$(scripts/kernels.sh list $(KERNELS)) && \
+		$(SUBMAKE) check-build && selftests/qemu/check.sh $$k'
 
 check-build: ctl selftests modules-unlocked build/touch-mem \
 	build/first-mmap dkms-check
 
 qemu-test: need-env
-	$(LOCK) selftests/qemu/check.sh $(KERNELS)
+	$(LOCK) sh -c 'k=$$(scripts/kernels.sh list $(KERNELS)) && selftests/qemu/check.sh $$k'
 
 demo: setup
 	$(LOCK) $(SUBMAKE) demo-unlocked
@@ -339,15 +357,15 @@ kernel-doc: need-env
 	rc=$$?; echo "$$out"; \
 	test $$rc = 0 && ! echo "$$out" | grep -qE '$(WARN_RE)'
 
-# Sparse (C=2 checks every file, built or not) and W=1 on both kernels.
+# Sparse (C=2 checks every file, built or not) and W=1 on 6.1 and 6.12.
 sparse: need-env
-	@for k in $(KERNELS); do \
+	@for k in $(STYLE_KERNELS); do \
 		$(SUBMAKE) sparse-kver KVER=$$k || exit; \
 	done
 
 sparse-kver: module-kver
-	@echo "$(MAKE) -C /lib/modules/$(KVER)/build M=$(CURDIR)/build/$(KVER)/module C=2 W=1 modules"
-	@$(MAKE) -C /lib/modules/$(KVER)/build M=$(CURDIR)/build/$(KVER)/module \
+	@echo "$(MAKE) -C /lib/modules/$(KVER)/build M=$(CURDIR)/build/$(KVER) C=2 W=1 modules"
+	@$(MAKE) -C /lib/modules/$(KVER)/build M=$(CURDIR)/build/$(KVER) \
 		C=2 W=1 modules >build/$(KVER)/style.log 2>&1; \
 	rc=$$?; cat build/$(KVER)/style.log; \
 	if [ $$rc != 0 ] || grep -qE '$(WARN_RE)' build/$(KVER)/style.log; then \
@@ -364,17 +382,18 @@ cwarn: need-env
 clean:
 	rm -rf build
 	@if [ -d $(KDIR) ]; then \
-		echo "$(MAKE) -C $(KDIR) M=$(CURDIR)/module clean"; \
-		$(MAKE) -C $(KDIR) M=$(CURDIR)/module clean; \
+		echo "$(MAKE) -C $(KDIR) M=$(CURDIR) clean"; \
+		$(MAKE) -C $(KDIR) M=$(CURDIR) clean; \
 	else \
 		echo "rm -f module build outputs"; \
 		rm -f module/*.o module/*.ko module/*.mod module/*.mod.c \
-			module/.*.cmd module/modules.order module/Module.symvers; \
+			module/.*.cmd module/modules.order module/Module.symvers \
+			.*.cmd .module-common.o modules.order Module.symvers; \
 	fi
 	$(MAKE) -C ctl clean
 	$(MAKE) -C selftests clean
 
-.PHONY: all need-env module module-debug ctl selftests modules modules-unlocked \
+.PHONY: all need-env module module-debug ctl selftests kernels modules modules-unlocked \
 	module-kver setup check check-build qemu-test demo install uninstall \
 	dkms-check \
 	demo-unlocked vm-shell bench bench-unlocked style style-run checkpatch kernel-doc sparse \

@@ -2,9 +2,32 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Install what building and testing memwatch needs on Debian 12, and fetch
-# the two test kernels into a cache directory (never installed on the host).
-# Safe to run again: it only installs or fetches what is missing, and needs
-# root only then.
+# the test kernels of the matrix into a cache directory (never installed on
+# the host). Safe to run again: it only installs or fetches what is missing,
+# and needs root only then.
+#
+#   setup.sh [SPEC...]      SPEC as in scripts/kernels.sh: a release, a
+#                           series (5.10), "default" or "all"; default
+#                           $KERNELS, else "default"
+#
+# The matrix, resolved here from Debian's archive (no release or ABI number
+# is written anywhere in this project):
+#   5.10    Debian 11 (bullseye, bullseye-security): linux-headers-amd64
+#   6.1     Debian 12: linux-headers-amd64
+#   6.12    Debian 12: linux-headers-6.12-amd64
+#   newest two series whose headers trixie-backports carries (7.2, 7.3)
+# "default" is 6.1, 6.12 and the newest; "all" the whole matrix.
+#
+# Debian releases other than the host's are reached through a private apt
+# configuration in the cache ($MEMWATCH_CACHE/apt/SUITE), made from the
+# mirrors the host's own apt sources name: nothing under /etc/apt changes.
+#
+# Per kernel, in the cache: kernel-KVER (its image and modules packages,
+# unpacked: vmlinuz and the modules under lib/modules or usr/lib/modules).
+# Headers: 6.1 and 6.12 are installed as packages (/lib/modules/KVER/build);
+# 5.10's are unpacked into headers-KVER and built with the host's gcc; the
+# newer series are built in chroot-trixie, a Debian 13 chroot (mmdebstrap)
+# with gcc-14 and their headers, as their build tools need trixie's glibc.
 #
 # Cache: $MEMWATCH_CACHE, default ${XDG_CACHE_HOME:-$HOME/.cache}/memwatch.
 # Output: $MEMWATCH_CACHE/env, a make/shell fragment naming the kernels:
@@ -15,26 +38,42 @@
 #                        (with spelling.txt, const_structs.checkpatch),
 #                        scripts/kernel-doc, tools/testing/selftests/
 #                        kselftest.h and kselftest_harness.h
-# Their headers are installed as packages: /lib/modules/KVER/build.
+#   KVER_<S>             the release of each series of the matrix, S being
+#                        the series without its dot (510, 61, 612, 72, 73)
+#   KBUILD_<S>           how it is built: host, tree or chroot
+#   KIMG_<S>             its unpacked image, once fetched
+#   KDIR_<S>             its build directory (make -C), once fetched
+#   KROOT_<S>            the chroot KDIR_<S> is in (empty: the host's)
+#   KCC_<S>              the compiler to build with, when not the tree's own
+#   KVER_NEWEST          the newest release of the matrix
+#   KERNELS_ALL          every release of the matrix, ':'-separated, oldest
+#                        first
+#   KERNELS_DEFAULT      6.1, 6.12 and the newest
+#   KERNELS_FETCHED      the releases whose image and headers are here
+# scripts/kernels.sh reads it (make kernels, make modules).
 #
-# Exit status: 0 ready, 1 failed, 4 not a Debian system (nothing to do).
+# Exit status: 0 ready, 1 failed, 2 usage, 4 not a Debian system (nothing
+# to do).
 
 set -e
 
 cache=${MEMWATCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/memwatch}
+here=$(cd "$(dirname "$0")" && pwd)
+want=${*:-${KERNELS:-default}}
 
 # Build tools, the test kernels' tooling, cppcheck and clang-tidy for
 # `make style`, dkms, tmux and rsvg-convert
 # (librsvg2-bin) for memwatchctl's packaging and tests, and what the guest
 # runs from the
 # shared host root (python3, setpriv from util-linux, capsh from libcap2-bin,
-# bpftrace for the comparison in `make bench`).
+# bpftrace for the comparison in `make bench`); mmdebstrap makes the chroot
+# the newest kernels are built in, zstd unpacks modules compressed with it.
 pkgs="gcc libc6-dev make pkg-config libnl-3-dev libnl-genl-3-dev
       qemu-system-x86 qemu-system-data busybox-static cpio gzip xz-utils
       sparse perl kmod python3 zlib1g-dev util-linux libcap2-bin procps
       tmux librsvg2-bin dkms cppcheck clang-tidy
       libjson-c-dev python3-jsonschema python3-prometheus-client
-      bpftrace"
+      bpftrace mmdebstrap zstd debian-archive-keyring"
 
 dl=
 cleanup() {
@@ -46,6 +85,11 @@ trap cleanup EXIT
 run() {
 	echo "+ $*"
 	"$@"
+}
+
+die() {
+	echo "setup: $*" >&2
+	exit 1
 }
 
 if ! command -v apt-get >/dev/null || ! command -v dpkg-query >/dev/null; then
@@ -75,10 +119,13 @@ installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"
 }
 
-# Resolve the current ABI of both kernels from their meta packages: old ABI
-# versions leave the archive, so nothing here names one.
+# Resolve the current ABI of a kernel from its meta package: old ABI
+# versions leave the archive, so nothing here names one. Extra arguments
+# are apt options (a private configuration).
 resolve() {
-	apt-cache depends "$1" 2>/dev/null |
+	local meta=$1
+	shift
+	apt-cache "$@" depends "$meta" 2>/dev/null |
 		sed -n 's/^ *Depends: \(linux-[a-z]*-[0-9].*\)$/\1/p' | head -n 1
 }
 
@@ -114,6 +161,13 @@ fi
 
 mkdir -p "$cache"
 
+# One setup at a time per cache: two at once have left a torn env file.
+exec 9>"$cache/.setup.lock"
+if ! flock -n 9; then
+	echo "setup: waiting for another setup using $cache"
+	flock 9
+fi
+
 # A download directory that apt's sandbox user can write to, so apt-get
 # download neither warns nor falls back to running unsandboxed.
 dl=$(mktemp -d "${TMPDIR:-/tmp}/memwatch-dl.XXXXXX")
@@ -122,33 +176,327 @@ if [ "$(id -u)" = 0 ] && id _apt >/dev/null 2>&1; then
 	chown _apt "$dl"
 fi
 
-# Fetch a package's .deb and unpack it into DIR.
+# --- Debian releases beyond the host's ----------------------------------------
+
+# "URI SUITE KEYRING" for every deb source the host's apt uses (one-line
+# .list files and deb822 .sources files); KEYRING is "-" when not given.
+host_sources() {
+	local f
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -r "$f" ] || continue
+		sed 's/#.*//' "$f" | awk '$1 == "deb" {
+			i = 2; opts = ""
+			if ($2 ~ /^\[/) {
+				while (i < NF && $i !~ /\]$/) { opts = opts " " $i; i++ }
+				opts = opts " " $i; i++
+			}
+			kr = "-"
+			if (match(opts, /signed-by=[^] ]*/))
+				kr = substr(opts, RSTART + 10, RLENGTH - 10)
+			print $i, $(i + 1), kr
+		}'
+	done
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -r "$f" ] || continue
+		awk 'function flush(  n, m, a, b, u, s) {
+			if (types ~ /(^| )deb( |$)/ && enabled != "no") {
+				n = split(uris, u, " "); m = split(suites, s, " ")
+				for (a = 1; a <= n; a++)
+					for (b = 1; b <= m; b++)
+						print u[a], s[b], (kr ~ /^\// ? kr : "-")
+			}
+			types = uris = suites = kr = enabled = ""
+		}
+		/^[ \t]*#/ { next }
+		/^[ \t]*$/ { flush(); next }
+		/^[ \t]/ { next }
+		{
+			key = tolower($1); sub(/:$/, "", key)
+			val = $0; sub(/^[^:]*:[ \t]*/, "", val)
+		}
+		key == "types" { types = val }
+		key == "uris" { uris = val }
+		key == "suites" { suites = val }
+		key == "signed-by" { kr = val }
+		key == "enabled" { enabled = tolower(val) }
+		END { flush() }' "$f"
+	done
+}
+
+codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
+read -r mirror mirror_kr < <(host_sources | awk -v s="$codename" '$2 == s { print $1, $3; exit }') || true
+read -r secmirror secmirror_kr < <(host_sources | awk -v s="$codename-security" '$2 == s { print $1, $3; exit }') || true
+[ -n "$mirror" ] || die "no apt source for $codename in /etc/apt/sources.list(.d): cannot reach the other Debian releases"
+[ -n "$secmirror" ] || die "no apt source for $codename-security in /etc/apt/sources.list(.d): cannot reach the other Debian releases"
+keyring() {
+	if [ "$1" != - ] && [ -r "$1" ]; then
+		echo "$1"
+	else
+		echo /usr/share/keyrings/debian-archive-keyring.gpg
+	fi
+}
+mirror_kr=$(keyring "$mirror_kr")
+secmirror_kr=$(keyring "$secmirror_kr")
+
+# papt NAME: apt options of the private configuration NAME (made by
+# papt_setup), with an empty dpkg status so that only the archive counts.
+papt() {
+	local d=$cache/apt/$1
+	echo -o "Dir::Etc::sourcelist=$d/sources.list" -o Dir::Etc::sourceparts=- \
+		-o "Dir::State::Lists=$d/lists" -o "Dir::Cache=$d/cache" \
+		-o "Dir::State::status=$d/status" -o "Dir::Etc::preferences=$d/preferences" \
+		-o "Dir::Etc::preferencesparts=$d/preferences.d" \
+		-o APT::Sandbox::User=root -o Acquire::Languages=none
+}
+
+# papt_setup NAME "URI SUITE KEYRING"...: write the sources and refresh the
+# package lists when they are missing or a day old.
+declare -A papt_fresh
+papt_setup() {
+	local name=$1 d=$cache/apt/$1 e
+	shift
+	mkdir -p "$d/lists/partial" "$d/cache/archives/partial" "$d/preferences.d"
+	: >>"$d/status"
+	for e in "$@"; do
+		read -r uri suite kr <<<"$e"
+		echo "deb [signed-by=$kr] $uri $suite main"
+	done >"$d/sources.list.new"
+	if ! cmp -s "$d/sources.list.new" "$d/sources.list" ||
+		[ -z "$(find "$d/lists" -maxdepth 1 -name '*Packages*' -mmin -1440)" ]; then
+		mv "$d/sources.list.new" "$d/sources.list"
+		papt_update "$name"
+	else
+		rm -f "$d/sources.list.new"
+	fi
+}
+
+papt_update() {
+	[ -n "${papt_fresh[$1]}" ] && return
+	# shellcheck disable=SC2046 # papt prints options
+	run apt-get "${apt_opts[@]}" $(papt "$1") update
+	papt_fresh[$1]=1
+}
+
+papt_setup bullseye "$mirror bullseye $mirror_kr" "$secmirror bullseye-security $secmirror_kr"
+papt_setup trixie-backports "$mirror trixie-backports $mirror_kr"
+
+# shellcheck disable=SC2046
+hdr510=$(resolve linux-headers-amd64 $(papt bullseye))
+if [ -z "$hdr510" ]; then
+	papt_update bullseye
+	# shellcheck disable=SC2046
+	hdr510=$(resolve linux-headers-amd64 $(papt bullseye))
+fi
+[ -n "$hdr510" ] || die "cannot resolve bullseye's linux-headers-amd64"
+
+# The newest ABI of each series trixie-backports has headers and an image
+# for; the two newest series of them.
+bpo_kernels() {
+	local v last=
+	# shellcheck disable=SC2046
+	apt-cache $(papt trixie-backports) search --names-only \
+		'^linux-headers-[0-9]+\.[0-9]+\.[0-9]+\+deb[0-9]+-amd64$' |
+		sed -n 's/^linux-headers-\([^ ]*\) .*/\1/p' | sort -V -r |
+		while read -r v; do
+			s=$(echo "$v" | sed 's/^\([0-9]*\.[0-9]*\)\..*/\1/')
+			[ "$s" = "$last" ] && continue
+			# shellcheck disable=SC2046
+			apt-cache $(papt trixie-backports) show "linux-image-$v" >/dev/null 2>&1 || continue
+			last=$s
+			echo "$v"
+		done | head -n 2 | sort -V
+}
+bpo=$(bpo_kernels)
+if [ "$(echo "$bpo" | wc -w)" != 2 ]; then
+	papt_update trixie-backports
+	bpo=$(bpo_kernels)
+fi
+[ "$(echo "$bpo" | wc -w)" = 2 ] ||
+	die "cannot find two kernel series with headers in trixie-backports (found: ${bpo:-none})"
+
+kver510=${hdr510#linux-headers-}
+kver61=${hdr61#linux-headers-}
+kver612=${hdr612#linux-headers-}
+# shellcheck disable=SC2086
+set -- $bpo
+kver_newer=$1
+kver_newest=$2
+
+all=("$kver510" "$kver61" "$kver612" "$kver_newer" "$kver_newest")
+default=("$kver61" "$kver612" "$kver_newest")
+
+# Where each kernel comes from and how it is built: host (installed
+# headers), tree (unpacked headers, host compiler) or chroot.
+declare -A kapt kroot
+kapt[$kver510]=bullseye
+kroot[$kver510]=tree
+kapt[$kver61]=host
+kroot[$kver61]=host
+kapt[$kver612]=host
+kroot[$kver612]=host
+kapt[$kver_newer]=trixie-backports
+kroot[$kver_newer]=chroot
+kapt[$kver_newest]=trixie-backports
+kroot[$kver_newest]=chroot
+
+# The kernels asked for, through scripts/kernels.sh's own reading of SPEC.
+join() {
+	local IFS=:
+	echo "$*"
+}
+export KERNELS_ALL KERNELS_DEFAULT KVER_NEWEST KERNELS_FETCHED
+KERNELS_ALL=$(join "${all[@]}")
+KERNELS_DEFAULT=$(join "${default[@]}")
+KVER_NEWEST=$kver_newest
+KERNELS_FETCHED=$KERNELS_ALL
+# 6.1 and 6.12 always: the demo, the benchmarks and ctl-asan run on them.
+# shellcheck disable=SC2086
+selected=$("$here/kernels.sh" match "$kver61" "$kver612" $want) ||
+	{ echo "setup: usage: setup.sh [all|default|SERIES|RELEASE...]" >&2; exit 2; }
+
+# --- fetching ------------------------------------------------------------------
+
+# aptx NAME ARGS...: apt-get with the host's configuration or a private one.
+aptx() {
+	local name=$1
+	shift
+	if [ "$name" = host ]; then
+		apt-get "${apt_opts[@]}" "$@"
+	else
+		# shellcheck disable=SC2046
+		apt-get "${apt_opts[@]}" $(papt "$name") "$@"
+	fi
+}
+
+# unpack APT DIR PKG...: fetch the packages' .debs and unpack them into DIR.
 unpack() {
-	local pkg=$1 dir=$2
+	local name=$1 dir=$2 f
+	shift 2
 	[ -e "$dir/.done" ] && return
 	rm -rf "$dir" "$dl"/*.deb
 	mkdir -p "$dir"
-	(cd "$dl" && run apt-get "${apt_opts[@]}" download "$pkg") || {
-		apt_update
-		(cd "$dl" && run apt-get "${apt_opts[@]}" download "$pkg")
+	echo "+ apt-get download $*"
+	(cd "$dl" && aptx "$name" download "$@") || {
+		if [ "$name" = host ]; then apt_update; else papt_update "$name"; fi
+		(cd "$dl" && aptx "$name" download "$@")
 	}
-	run dpkg -x "$dl"/*.deb "$dir"
+	for f in "$dl"/*.deb; do
+		run dpkg -x "$f" "$dir"
+	done
 	rm -f "$dl"/*.deb
 	touch "$dir/.done"
 }
 
-kver61=${hdr61#linux-headers-}
-kver612=${hdr612#linux-headers-}
-unpack "linux-image-$kver61" "$cache/kernel-$kver61"
-unpack "linux-image-$kver612" "$cache/kernel-$kver612"
+# deps APT PKG REGEX: the packages PKG depends on whose name matches REGEX.
+deps() {
+	local name=$1
+	if [ "$name" = host ]; then
+		apt-cache depends "$2"
+	else
+		# shellcheck disable=SC2046
+		apt-cache $(papt "$name") depends "$2"
+	fi 2>/dev/null | sed -n 's/^ *Depends: \([^<>]*\)$/\1/p' | grep -E "$3" || true
+}
 
-# Kernels of older ABIs (and their initramfs) are not used any more.
-for d in "$cache"/kernel-* "$cache"/initramfs/*.cpio.gz; do
-	[ -e "$d" ] || continue
-	case "${d##*/}" in
-	"kernel-$kver61" | "kernel-$kver612" | "$kver61"-* | "$kver612"-*) ;;
-	*) run rm -rf "$d" ;;
+# The image: linux-image-KVER holds vmlinuz and the modules, or (from 7.x)
+# is a meta package of linux-binary-KVER and linux-modules-KVER.
+fetch_image() {
+	local k=$1 q
+	q=$(echo "$k" | sed 's/[.+]/\\&/g')
+	# shellcheck disable=SC2046
+	unpack "${kapt[$k]}" "$cache/kernel-$k" "linux-image-$k" \
+		$(deps "${kapt[$k]}" "linux-image-$k" "^linux-(binary|modules)-$q\$")
+	find "$cache/kernel-$k" -name "vmlinuz*" | grep -q . ||
+		die "no vmlinuz in the packages of linux-image-$k"
+}
+
+# Headers unpacked (5.10): the arch headers, the common headers and kbuild.
+# Their Makefile includes the common tree by its /usr/src path: point it at
+# the unpacked one.
+fetch_tree() {
+	local k=$1 t=$cache/headers-$1 q
+	q=$(echo "$k" | sed 's/[.+]/\\&/g')
+	if [ ! -e "$t/.done" ]; then
+		# shellcheck disable=SC2046
+		unpack "${kapt[$k]}" "$t" "linux-headers-$k" \
+			$(deps "${kapt[$k]}" "linux-headers-$k" '^linux-(headers-.*-common|kbuild-)')
+		rm "$t/.done"
+		sed -i "s#^include /usr/src/#include $t/usr/src/#" "$t/usr/src/linux-headers-$k/Makefile"
+		grep -q "^include $t/" "$t/usr/src/linux-headers-$k/Makefile" ||
+			die "$t/usr/src/linux-headers-$k/Makefile does not include the common headers as expected"
+		touch "$t/.done"
+	fi
+}
+
+# The chroot for the newer series: trixie with gcc-14, make and the headers
+# of every such kernel wanted now or already in it (and still current).
+# It is made anew, in a side folder, when a kernel's headers are missing.
+chroot_dir=$cache/chroot-trixie
+fetch_chroot() {
+	local k need=() have v
+	for k in "$@"; do
+		need+=("$k")
+	done
+	if [ -e "$chroot_dir/.done" ]; then
+		have=1
+		for k in "${need[@]}"; do
+			[ -d "$chroot_dir/usr/src/linux-headers-$k" ] || have=
+		done
+		[ -n "$have" ] && return
+		for v in $(ls "$chroot_dir/usr/src" | sed -n 's/^linux-headers-\(.*-amd64\)$/\1/p'); do
+			case ":$KERNELS_ALL:" in
+			*":$v:"*)
+				case " ${need[*]} " in
+				*" $v "*) ;;
+				*) need+=("$v") ;;
+				esac
+				;;
+			esac
+		done
+	fi
+	need_root
+	local inc=make,gcc-14,libc6-dev
+	for k in "${need[@]}"; do
+		inc=$inc,linux-headers-$k
+	done
+	rm -rf "$chroot_dir.new"
+	echo "+ mmdebstrap --mode=root --variant=minbase --include=$inc trixie $chroot_dir.new (log: $cache/mmdebstrap.log)"
+	mmdebstrap --mode=root --variant=minbase --include="$inc" trixie "$chroot_dir.new" \
+		"deb [signed-by=$mirror_kr] $mirror trixie main" \
+		"deb [signed-by=$mirror_kr] $mirror trixie-backports main" \
+		>"$cache/mmdebstrap.log" 2>&1 || {
+		tail -n 30 "$cache/mmdebstrap.log" >&2
+		rm -rf "$chroot_dir.new"
+		die "mmdebstrap failed (log: $cache/mmdebstrap.log)"
+	}
+	touch "$chroot_dir.new/.done"
+	rm -rf "$chroot_dir.old"
+	[ -e "$chroot_dir" ] && mv "$chroot_dir" "$chroot_dir.old"
+	mv "$chroot_dir.new" "$chroot_dir"
+	rm -rf "$chroot_dir.old"
+}
+
+chroot_want=()
+for k in $selected; do
+	fetch_image "$k"
+	case "${kroot[$k]}" in
+	tree) fetch_tree "$k" ;;
+	chroot) chroot_want+=("$k") ;;
 	esac
+done
+[ ${#chroot_want[@]} = 0 ] || fetch_chroot "${chroot_want[@]}"
+
+# Kernels of older ABIs, or series that left the matrix (and their
+# initramfs and headers), are not used any more.
+for d in "$cache"/kernel-* "$cache"/headers-* "$cache"/initramfs/*.cpio.gz; do
+	[ -e "$d" ] || continue
+	keep=
+	for k in "${all[@]}"; do
+		case "${d##*/}" in
+		"kernel-$k" | "headers-$k" | "$k"-*) keep=1 ;;
+		esac
+	done
+	[ -n "$keep" ] || run rm -rf "$d"
 done
 
 # kselftest headers, checkpatch and kernel-doc come from Debian's
@@ -157,7 +505,7 @@ srcver=$(echo "$kver612" | sed 's/^\([0-9]*\.[0-9]*\).*/\1/')
 src="$cache/linux-source-$srcver"
 if [ ! -e "$src/.done" ]; then
 	deb="$cache/deb-linux-source-$srcver"
-	unpack "linux-source-$srcver" "$deb"
+	unpack host "$deb" "linux-source-$srcver"
 	tarball=$(ls "$deb"/usr/src/linux-source-*.tar.xz)
 	top=$(basename "$tarball" .tar.xz)
 	rm -rf "$src"
@@ -173,12 +521,62 @@ if [ ! -e "$src/.done" ]; then
 fi
 rm -rf "$cache/deb-linux-source-$srcver"
 
-cat >"$cache/env.tmp" <<EOT
-KVER_61=$kver61
-KVER_612=$kver612
-KIMG_61=$cache/kernel-$kver61
-KIMG_612=$cache/kernel-$kver612
-KSRC_TOOLS=$src
-EOT
-mv "$cache/env.tmp" "$cache/env"
-echo "setup: ready ($kver61, $kver612; cache $cache)"
+# --- the env file ---------------------------------------------------------------
+
+tag() {
+	echo "$1" | sed -n 's/^\([0-9]*\)\.\([0-9]*\)[.-].*$/\1\2/p'
+}
+
+fetched=()
+for k in "${all[@]}"; do
+	[ -e "$cache/kernel-$k/.done" ] || continue
+	case "${kroot[$k]}" in
+	host) installed "linux-headers-$k" || continue ;;
+	tree) [ -e "$cache/headers-$k/.done" ] || continue ;;
+	chroot) [ -d "$chroot_dir/usr/src/linux-headers-$k" ] || continue ;;
+	esac
+	fetched+=("$k")
+done
+
+# Written to a temporary file and renamed: a reader sees the old file or
+# the new one, never a part.
+env_tmp=$(mktemp "$cache/env.XXXXXX")
+{
+	echo "KVER_61=$kver61"
+	echo "KVER_612=$kver612"
+	echo "KIMG_61=$cache/kernel-$kver61"
+	echo "KIMG_612=$cache/kernel-$kver612"
+	echo "KSRC_TOOLS=$src"
+	for k in "${all[@]}"; do
+		t=$(tag "$k")
+		[ "$t" = 61 ] || [ "$t" = 612 ] || echo "KVER_$t=$k"
+		echo "KBUILD_$t=${kroot[$k]}"
+		case " ${fetched[*]} " in
+		*" $k "*) ;;
+		*) continue ;;
+		esac
+		[ "$t" = 61 ] || [ "$t" = 612 ] || echo "KIMG_$t=$cache/kernel-$k"
+		case "${kroot[$k]}" in
+		host)
+			echo "KDIR_$t=/lib/modules/$k/build"
+			echo "KROOT_$t="
+			;;
+		tree)
+			echo "KDIR_$t=$cache/headers-$k/usr/src/linux-headers-$k"
+			echo "KROOT_$t="
+			echo "KCC_$t=gcc"
+			;;
+		chroot)
+			echo "KDIR_$t=/usr/src/linux-headers-$k"
+			echo "KROOT_$t=$chroot_dir"
+			;;
+		esac
+	done
+	echo "KVER_NEWEST=$kver_newest"
+	echo "KERNELS_ALL=$KERNELS_ALL"
+	echo "KERNELS_DEFAULT=$KERNELS_DEFAULT"
+	echo "KERNELS_FETCHED=$(join "${fetched[@]}")"
+} >"$env_tmp"
+chmod 644 "$env_tmp"
+mv -f "$env_tmp" "$cache/env"
+echo "setup: ready (${fetched[*]}; cache $cache)"

@@ -91,10 +91,18 @@ case "$repo" in
 	exit 2 ;;
 esac
 
+# The unpacked image: boot/vmlinuz-KVER and lib/modules/KVER up to Debian
+# 12, usr/lib/modules/KVER/{vmlinuz,kernel} from Debian 13's packages on.
 kimg=${MEMWATCH_KIMG:-$cache/kernel-$kver}
-vmlinuz=$kimg/boot/vmlinuz-$kver
-moddir=$kimg/lib/modules/$kver
-if [ ! -r "$vmlinuz" ] || [ ! -d "$moddir" ]; then
+vmlinuz=
+moddir=
+for f in "$kimg/boot/vmlinuz-$kver" "$kimg/usr/lib/modules/$kver/vmlinuz"; do
+	[ -r "$f" ] && vmlinuz=$f
+done
+for d in "$kimg/lib/modules/$kver" "$kimg/usr/lib/modules/$kver"; do
+	[ -d "$d/kernel" ] && moddir=$d
+done
+if [ -z "$vmlinuz" ] || [ -z "$moddir" ]; then
 	echo "run-vm: no kernel $kver in $cache: run scripts/setup.sh (or make setup)" >&2
 	exit 4
 fi
@@ -116,8 +124,11 @@ run() {
 
 # --- initramfs: busybox, /init and the 9p modules, cached per kernel ---------
 
-# Modules for the 9p root, with their dependencies from modinfo (the image
-# has no modules.dep). A name missing from the image is built in.
+# Modules for the 9p root, with their dependencies, in load order: from
+# modinfo (the packages ship no modules.dep; depmod runs at install). The
+# set differs per kernel (9p needs netfs from 6.x on, virtio_pci is built in
+# on some). A name missing from the image is built in. Modules may be
+# compressed (xz, zstd); busybox insmod gets them plain.
 declare -A modpath seen
 while read -r f; do
 	n=${f##*/}
