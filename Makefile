@@ -43,7 +43,9 @@
 # KERNELS: releases as `uname -r` prints them, series (5.10, 7.3), "newest",
 # "default" (6.1, 6.12 and the newest) or "all" (make kernels lists them);
 # each is built in its own build root (scripts/kernels.sh). Plain make
-# modules, make check and make qemu-test cover 6.1 and 6.12.
+# modules, make check and make qemu-test cover 6.1 and 6.12; make check
+# and make qemu-test run the suite once more on 6.12 with hooks=kprobe
+# (KPROBE_KERNELS; every kernel with KERNELS=all).
 
 MEMWATCH_CACHE ?= $(if $(XDG_CACHE_HOME),$(XDG_CACHE_HOME),$(HOME)/.cache)/memwatch
 export MEMWATCH_CACHE
@@ -53,6 +55,16 @@ export MEMWATCH_CACHE
 -include $(MEMWATCH_CACHE)/env
 
 KERNELS ?= 6.1 6.12
+# The kernels whose suite runs a second time with the module loaded with
+# hooks=kprobe (of those KERNELS names): 6.12, or every one with
+# KERNELS=all.
+KPROBE_KERNELS ?= $(if $(filter all,$(KERNELS)),all,6.12)
+# check.sh's runs: each kernel, then KVER:kprobe for the kprobe ones.
+CHECK_RUNS = k=$$(scripts/kernels.sh list $(KERNELS)) && \
+	kp=$$(scripts/kernels.sh list $(KPROBE_KERNELS)) && \
+	runs="$$k" && for x in $$kp; do \
+		case " $$(echo $$k) " in *" $$x "*) runs="$$runs $$x:kprobe" ;; esac; \
+	done
 # make style's sparse and W=1 builds: the kernels of the host's release.
 STYLE_KERNELS := $(KVER_61) $(KVER_612)
 KSFT_DIR := $(KSRC_TOOLS)/tools/testing/selftests
@@ -209,14 +221,14 @@ LOCK = @mkdir -p build; \
 # summary. The kernels are read from the env file that setup just wrote
 # (this make read it before).
 check: setup
-	$(LOCK) sh -c 'k=$$(scripts/kernels.sh list $(KERNELS)) && \
-		$(SUBMAKE) check-build && selftests/qemu/check.sh $$k'
+	$(LOCK) sh -c '$(CHECK_RUNS) && \
+		$(SUBMAKE) check-build && selftests/qemu/check.sh $$runs'
 
 check-build: ctl selftests modules-unlocked build/touch-mem \
 	build/first-mmap dkms-check
 
 qemu-test: need-env
-	$(LOCK) sh -c 'k=$$(scripts/kernels.sh list $(KERNELS)) && selftests/qemu/check.sh $$k'
+	$(LOCK) sh -c '$(CHECK_RUNS) && selftests/qemu/check.sh $$runs'
 
 demo: setup
 	$(LOCK) $(SUBMAKE) demo-unlocked
