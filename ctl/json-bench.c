@@ -126,7 +126,7 @@ static struct json_object *jsonc_region(const struct mw_region *r,
 	add_u64(reg, "id", r->id);
 	add_hex(reg, "start", r->start);
 	add_hex(reg, "end", r->end);
-	add(reg, "kind", json_object_new_string(region_kind_name(r->kind)));
+	add(reg, "kind", json_object_new_string(mw_region_kind_name(r->kind)));
 	for (k = 0; k < ARRAY_SIZE(flag_bits); k++)
 		if (r->flags & flag_bits[k])
 			json_object_array_add(flags,

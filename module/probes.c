@@ -484,7 +484,7 @@ static void __used notrace add_fn(struct page *page,
 static int add_kp(struct kprobe *p, struct pt_regs *regs)
 {
 	add(false, (struct page *)regs->di, (struct vm_area_struct *)regs->si,
-	    regs->dx, regs->cx);
+	    regs->dx, (__force rmap_t)regs->cx);
 	return 0;
 }
 
