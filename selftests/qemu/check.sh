@@ -19,7 +19,7 @@
 # Counted: lines of the guest script's stdout that start with "ok " (passed,
 # "# SKIP" included) or "not ok " (failed), and "Bail out!" (failed); nested
 # "# ok" lines are not. A guest that hangs (killed after $MEMWATCH_TIMEOUT
-# seconds, default 600), or stops without an exit status (a panic: an oops,
+# seconds, default 1200), or stops without an exit status (a panic: an oops,
 # a soft lockup, a hung task; the kernel's own line is quoted), counts as one
 # more failure. The output of a failed test (the lines since the previous
 # result) is printed above it; MEMWATCH_VERBOSE=1 prints every line.
@@ -89,7 +89,7 @@ start() {
 	done
 	[ -n "$hooks" ] && extra+=(-e "MEMWATCH_HOOKS=$hooks")
 	echo "+ selftests/qemu/run-vm.sh -c $out/console.log -r $out/results.log ${extra[*]} $kver selftests/qemu/guest-check.sh"
-	selftests/qemu/run-vm.sh -t "${MEMWATCH_TIMEOUT:-600}" -l 7 "${extra[@]}" \
+	selftests/qemu/run-vm.sh -t "${MEMWATCH_TIMEOUT:-1200}" -l 7 "${extra[@]}" \
 		-c "$out/console.log" -r "$out/results.log" \
 		"$kver" selftests/qemu/guest-check.sh 2>"$out/run-vm.log" &
 	pids[i]=$!
@@ -162,7 +162,7 @@ report() {
 	reason=
 	case $rc in
 	0) [ "$ktests" = 0 ] && reason="no test results" ;;
-	124) reason="guest hung: killed after ${MEMWATCH_TIMEOUT:-600}s" ;;
+	124) reason="guest hung: killed after ${MEMWATCH_TIMEOUT:-1200}s" ;;
 	125)
 		# the kernel's own words for why it stopped, if it said any
 		why=$(tr -d '\r' <"$out/console.log" |
