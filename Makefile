@@ -33,6 +33,8 @@
 #                     PREFIX (/usr/local); DESTDIR= stages them
 #   make uninstall    remove what install put there
 #   make dkms-check   dkms add and build against the 6.12 headers, in build/
+#   make deb          Debian packages memwatch-dkms and memwatchctl (debian/)
+#                     in build/deb/, lintian clean (scripts/deb-build.sh)
 #   make clean        remove build outputs (not the setup cache)
 
 MEMWATCH_CACHE ?= $(if $(XDG_CACHE_HOME),$(XDG_CACHE_HOME),$(HOME)/.cache)/memwatch
@@ -176,6 +178,10 @@ build/dkms/ok: $(DKMS_SOURCES)
 
 setup:
 	scripts/setup.sh
+
+# Debian packages (debian/) in build/deb/.
+deb:
+	$(LOCK) scripts/deb-build.sh
 
 # Two makes in one tree would trample each other's build/ and guests: the
 # entry points that build there or boot guests hold build/.lock.
@@ -367,7 +373,7 @@ clean:
 
 .PHONY: all need-env module module-debug ctl selftests modules modules-unlocked \
 	module-kver setup check check-build qemu-test demo install uninstall \
-	dkms-check \
+	dkms-check deb \
 	demo-unlocked vm-shell bench bench-unlocked style style-run checkpatch kernel-doc sparse \
 	sparse-kver cwarn clean check-debug check-debug-if-cached ctl-static \
 	ctl-asan ctl-asan-unlocked

@@ -34,6 +34,8 @@ pkgs="gcc libc6-dev make pkg-config libnl-3-dev libnl-genl-3-dev
       sparse perl kmod python3 zlib1g-dev util-linux libcap2-bin procps
       tmux librsvg2-bin dkms cppcheck clang-tidy
       bpftrace"
+# `make deb`: dpkg-buildpackage, debhelper with dh_dkms, lintian.
+pkgs="$pkgs build-essential debhelper dh-dkms lintian"
 
 dl=
 cleanup() {
