@@ -35,6 +35,9 @@
 #   make dkms-check   dkms add and build against the 6.12 headers, in build/
 #   make deb          Debian packages memwatch-dkms and memwatchctl (debian/)
 #                     in build/deb/, lintian clean (scripts/deb-build.sh)
+#   make deb-check    the package test of make check: build the packages,
+#                     install them into a Debian 12 root with the 6.12
+#                     headers, run them in a 6.12 guest, purge them
 #   make clean        remove build outputs (not the setup cache)
 
 MEMWATCH_CACHE ?= $(if $(XDG_CACHE_HOME),$(XDG_CACHE_HOME),$(HOME)/.cache)/memwatch
@@ -179,9 +182,14 @@ build/dkms/ok: $(DKMS_SOURCES)
 setup:
 	scripts/setup.sh
 
-# Debian packages (debian/) in build/deb/.
+# Debian packages (debian/) in build/deb/, and their test
+# (selftests/qemu/deb-check.sh), which make check runs after the guests'
+# tests and counts with them.
 deb:
 	$(LOCK) scripts/deb-build.sh
+
+deb-check: need-env
+	$(LOCK) selftests/qemu/deb-check.sh
 
 # Two makes in one tree would trample each other's build/ and guests: the
 # entry points that build there or boot guests hold build/.lock.
@@ -194,7 +202,8 @@ LOCK = @mkdir -p build; \
 # summary. check.sh takes the kernels from the env file that setup just
 # wrote (this make read it before).
 check: setup
-	$(LOCK) sh -c '$(SUBMAKE) check-build && selftests/qemu/check.sh'
+	$(LOCK) sh -c '$(SUBMAKE) check-build && \
+		MEMWATCH_HOST_TESTS=selftests/qemu/deb-check.sh selftests/qemu/check.sh'
 
 check-build: ctl selftests modules-unlocked build/touch-mem \
 	build/first-mmap dkms-check
@@ -373,7 +382,7 @@ clean:
 
 .PHONY: all need-env module module-debug ctl selftests modules modules-unlocked \
 	module-kver setup check check-build qemu-test demo install uninstall \
-	dkms-check deb \
+	dkms-check deb deb-check \
 	demo-unlocked vm-shell bench bench-unlocked style style-run checkpatch kernel-doc sparse \
 	sparse-kver cwarn clean check-debug check-debug-if-cached ctl-static \
 	ctl-asan ctl-asan-unlocked

@@ -36,6 +36,8 @@ pkgs="gcc libc6-dev make pkg-config libnl-3-dev libnl-genl-3-dev
       bpftrace"
 # `make deb`: dpkg-buildpackage, debhelper with dh_dkms, lintian.
 pkgs="$pkgs build-essential debhelper dh-dkms lintian"
+# The package test's Debian 12 root: mmdebstrap, kept as a .tar.zst.
+pkgs="$pkgs mmdebstrap zstd"
 
 dl=
 cleanup() {
