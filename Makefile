@@ -38,6 +38,11 @@
 #                     PREFIX (/usr/local); DESTDIR= stages them
 #   make uninstall    remove what install put there
 #   make dkms-check   dkms add and build against the 6.12 headers, in build/
+#   make deb          Debian packages memwatch-dkms and memwatchctl (debian/)
+#                     in build/deb/, lintian clean (scripts/deb-build.sh)
+#   make deb-check    the package test of make check: build the packages,
+#                     install them into a Debian 12 root with the 6.12
+#                     headers, run them in a 6.12 guest, purge them
 #   make clean        remove build outputs (not the setup cache)
 #
 # KERNELS: releases as `uname -r` prints them, series (5.10, 7.3), "newest",
@@ -210,6 +215,15 @@ build/dkms/ok: $(DKMS_SOURCES)
 setup:
 	scripts/setup.sh
 
+# Debian packages (debian/) in build/deb/, and their test
+# (selftests/qemu/deb-check.sh), which make check runs after the guests'
+# tests and counts with them.
+deb:
+	$(LOCK) scripts/deb-build.sh
+
+deb-check: need-env
+	$(LOCK) selftests/qemu/deb-check.sh
+
 # Two makes in one tree would trample each other's build/ and guests: the
 # entry points that build there or boot guests hold build/.lock.
 LOCK = @mkdir -p build; \
@@ -222,7 +236,9 @@ LOCK = @mkdir -p build; \
 # (this make read it before).
 check: setup
 	$(LOCK) sh -c '$(CHECK_RUNS) && \
-		$(SUBMAKE) check-build && selftests/qemu/check.sh $$runs'
+		$(SUBMAKE) check-build && \
+		MEMWATCH_HOST_TESTS=selftests/qemu/deb-check.sh \
+		selftests/qemu/check.sh $$runs'
 
 check-build: ctl selftests modules-unlocked build/touch-mem \
 	build/first-mmap dkms-check
@@ -407,7 +423,7 @@ clean:
 
 .PHONY: all need-env module module-debug ctl selftests kernels modules modules-unlocked \
 	module-kver setup check check-build qemu-test demo install uninstall \
-	dkms-check \
+	dkms-check deb deb-check \
 	demo-unlocked vm-shell bench bench-unlocked style style-run checkpatch kernel-doc sparse \
 	sparse-kver cwarn clean check-debug check-debug-if-cached ctl-static \
 	ctl-asan ctl-asan-unlocked bench-json

@@ -74,6 +74,9 @@ pkgs="gcc libc6-dev make pkg-config libnl-3-dev libnl-genl-3-dev
       tmux librsvg2-bin dkms cppcheck clang-tidy
       libjson-c-dev python3-jsonschema python3-prometheus-client
       bpftrace mmdebstrap zstd debian-archive-keyring"
+# `make deb`: dpkg-buildpackage, debhelper with dh_dkms, lintian; the
+# package test's Debian 12 root is made with mmdebstrap (above).
+pkgs="$pkgs build-essential debhelper dh-dkms lintian"
 
 dl=
 cleanup() {

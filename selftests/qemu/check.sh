@@ -27,6 +27,13 @@
 # MEMWATCH_RUN_TESTS (a script in the repository, instead of
 # selftests/run_tests.sh) and MEMWATCH_TESTS_TIMEOUT are passed to the guest.
 #
+# MEMWATCH_HOST_TESTS: scripts of the repository, blank-separated, run on
+# the host after the kernels (make check: selftests/qemu/deb-check.sh, the
+# package test, which boots a guest of its own). Their "ok " and "not ok "
+# lines count with the rest, printed as [SCRIPT NAME]; one that exits
+# non-zero without a "not ok " line counts as one failure. Log:
+# build/NAME.log.
+#
 # Logs: build/KVER/vm[-HOOKS]/console.log (ttyS0, every kernel message) and
 # results.log beside it (the guest script's stdout).
 #
@@ -38,9 +45,10 @@ repo=$(cd "$(dirname "$0")/../.." && pwd -P)
 cd "$repo"
 
 pids=()
+vm_pid=
 cleanup() {
 	local p
-	for p in "${pids[@]}"; do
+	for p in "${pids[@]}" "$vm_pid"; do
 		[ -n "$p" ] && kill "$p" 2>/dev/null
 	done
 	true
@@ -200,6 +208,56 @@ for ((i = 0; i < ${#runs[@]}; i++)); do
 		next=$((next + 1))
 	done
 	report "$i"
+done
+
+for t in ${MEMWATCH_HOST_TESTS:-}; do
+	name=$(basename "$t")
+	name=${name%.*}
+	log=build/$name.log
+	: >"$log"
+	echo "+ $t"
+	"$t" >"$log" 2>&1 &
+	vm_pid=$!
+	tfail=0
+	context=()
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*)
+			passed=$((passed + 1))
+			echo "[$name] $line"
+			context=()
+			;;
+		"not ok "*)
+			failed=$((failed + 1))
+			tfail=1
+			for c in "${context[@]}"; do
+				echo "[$name] $c"
+			done
+			echo "[$name] $line"
+			context=()
+			;;
+		*)
+			context+=("$line")
+			if [ ${#context[@]} -gt 60 ]; then
+				context=("${context[@]:1}")
+			fi
+			;;
+		esac
+	done < <(tail -n +1 -F --pid="$vm_pid" "$log" 2>/dev/null)
+	set +e
+	wait "$vm_pid"
+	rc=$?
+	set -e
+	vm_pid=
+	if [ "$rc" != 0 ] && [ "$tfail" = 0 ]; then
+		failed=$((failed + 1))
+		tfail=1
+		for c in "${context[@]}"; do
+			echo "[$name] $c"
+		done
+		echo "[$name] not ok - $t exited with status $rc"
+	fi
+	[ "$tfail" = 0 ] || failed_logs+=("$log")
 done
 
 if [ ${#failed_logs[@]} -gt 0 ]; then

@@ -16,7 +16,9 @@
 #   -t SECONDS  kill the guest after SECONDS (default $MEMWATCH_TIMEOUT or
 #               300; 0 means never); a killed guest exits 124
 #   -l LEVEL    guest console loglevel once booted (default: quiet)
-#   -e VAR=VAL  pass one more variable to the guest script (repeatable)
+#   -e VAR=VAL  pass one more variable to the guest script (repeatable);
+#               MEMWATCH_KO=FILE or MEMWATCH_CTL=FILE replaces the default
+#               module or memwatchctl named below
 #
 # The guest script runs with the repository (read-only, same absolute path
 # as on the host) as its working directory and these variables:
