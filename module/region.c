@@ -336,11 +336,24 @@ void __memwatch_flush_all_pending(struct memwatch_target *t)
 		__memwatch_flush_pending(t, per_cpu_ptr(t->pending, cpu));
 }
 
+/* Gives a region's attribution entries back to the watch's pool. */
+static void __attrs_to_pool(struct memwatch_target *t, struct mw_region *r)
+{
+	struct mw_attr *a;
+
+	while ((a = r->attrs)) {
+		r->attrs = a->next;
+		a->next = t->attr_free;
+		t->attr_free = a;
+		t->nr_attr_free++;
+		t->nr_attrs--;
+	}
+}
+
 /* Unlinks and frees a region whose last extent is gone. */
 static void __region_destroy(struct memwatch_target *t, struct mw_region *r,
 			     unsigned long start, unsigned long end)
 {
-	struct mw_attr *a;
 	int cpu;
 
 	lockdep_assert_held(&t->lock);
@@ -351,13 +364,7 @@ static void __region_destroy(struct memwatch_target *t, struct mw_region *r,
 			__memwatch_flush_pending(t, p);
 	}
 	post_region_event(t, MEMWATCH_EVENT_REGION_GONE, r, start, end);
-	while ((a = r->attrs)) {
-		r->attrs = a->next;
-		a->next = t->attr_free;
-		t->attr_free = a;
-		t->nr_attr_free++;
-		t->nr_attrs--;
-	}
+	__attrs_to_pool(t, r);
 	t->live -= r->live;
 	if (t->heap == r)
 		t->heap = NULL;
@@ -716,15 +723,7 @@ void __memwatch_drop_regions(struct memwatch_target *t)
 	}
 	t->nr_extents = 0;
 	list_for_each_entry_safe(r, tmp, &t->regions, node) {
-		struct mw_attr *a;
-
-		while ((a = r->attrs)) {
-			r->attrs = a->next;
-			a->next = t->attr_free;
-			t->attr_free = a;
-			t->nr_attr_free++;
-			t->nr_attrs--;
-		}
+		__attrs_to_pool(t, r);
 		list_del(&r->node);
 		memwatch_region_free(r);
 	}
