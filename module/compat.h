@@ -7,8 +7,6 @@
 #ifndef _MEMWATCH_COMPAT_H
 #define _MEMWATCH_COMPAT_H
 
-/* Kbuild refuses kernels outside 6.1 to 6.12. */
-
 /*
  * 6.12 passes do_mmap() a vm_flags argument before pgoff; the arguments
  * memwatch reads (file, addr, len, prot, flags) keep their registers.
@@ -60,5 +58,69 @@
 #ifdef COMPAT_CANNOT_MCAST_PERM
 #define GENL_MCAST_CAP_SYS_ADMIN 0
 #endif
+
+/*
+ * Whether a process may be read by its owner (ptrace's uid match): 7.2
+ * keeps the dumpable mode in task->exec_state, an RCU pointer to a struct
+ * in linux/sched/exec_state.h (its getter is not exported); older kernels
+ * keep it in the mm's flags. Called with task_lock held and task->mm set.
+ */
+#ifdef COMPAT_CANNOT_EXEC_STATE
+#define memwatch_task_dumpable_owner(task)				\
+	(get_dumpable((task)->mm) == SUID_DUMP_USER)
+#else
+#include <linux/sched/exec_state.h>
+
+#define memwatch_task_dumpable_owner(task) ({				\
+	struct task_exec_state *es__;					\
+	bool ok__;							\
+									\
+	rcu_read_lock();						\
+	es__ = rcu_dereference((task)->exec_state);			\
+	ok__ = es__ && READ_ONCE(es__->dumpable) == TASK_DUMPABLE_OWNER;	\
+	rcu_read_unlock();						\
+	ok__;								\
+})
+#endif
+
+/*
+ * move_vma(vrm): the kernels with vma_flags_t pass one pointer to
+ * mm/mremap.c's private struct vma_remap_struct. struct memwatch_vrm
+ * mirrors its leading fields, the ones memwatch reads, checked field by
+ * field against mm/mremap.c of Debian's 7.2.13 and 7.3 sources and the BTF
+ * of the 7.2.12 and 7.3.4 kernels (offsets 0 to 64, unchanged). Kbuild
+ * refuses a kernel that has the struct but not vma_flags_t. Older kernels
+ * pass move_vma(vma, old_addr, old_len, new_len, new_addr, ..., flags)
+ * (flags the seventh argument, on the stack): memwatch_move_vrm() fills a
+ * struct memwatch_vrm from those arguments.
+ */
+struct memwatch_vrm {
+	unsigned long addr;
+	unsigned long old_len;
+	unsigned long new_len;
+	unsigned long flags;
+	unsigned long new_addr;
+	struct vm_userfaultfd_ctx *uf;
+	struct list_head *uf_unmap_early;
+	struct list_head *uf_unmap;
+	struct vm_area_struct *vma;
+};
+
+/* @regs: move_vma()'s first five arguments and its seventh */
+static inline const struct memwatch_vrm *
+memwatch_move_vrm(const unsigned long regs[6], struct memwatch_vrm *buf)
+{
+#ifdef COMPAT_CANNOT_VMA_FLAGS
+	buf->vma = (struct vm_area_struct *)regs[0];
+	buf->addr = regs[1];
+	buf->old_len = regs[2];
+	buf->new_len = regs[3];
+	buf->new_addr = regs[4];
+	buf->flags = regs[5];
+	return buf;
+#else
+	return (const struct memwatch_vrm *)regs[0];
+#endif
+}
 
 #endif /* _MEMWATCH_COMPAT_H */

@@ -152,7 +152,11 @@ static long wrapped_count(void)
 
 /* ---- VMA level ---------------------------------------------------------- */
 
-/* do_mmap(file, addr, len, prot, flags, ...) */
+/*
+ * do_mmap(file, addr, len, prot, flags, vma_flags, pgoff, populate, uf):
+ * vma_flags a vm_flags_t or (7.x) a vma_flags_t of one word; older kernels
+ * have no vm_flags argument. The registers read are the same on all.
+ */
 static bool mmap_entry(struct mw_frame *f)
 {
 	struct mm_struct *mm = current->mm;
@@ -191,16 +195,19 @@ static void munmap_exit(struct mw_frame *f, unsigned long ret)
 		memwatch_track_unmap_failed((struct mm_struct *)f->data[0]);
 }
 
-/* move_vma(vma, old_addr, old_len, new_len, new_addr, locked, flags, ...) */
+/* move_vma(vrm): compat.h mirrors the fields read (older kernels: registers) */
 static bool move_entry(struct mw_frame *f)
 {
-	struct vm_area_struct *vma = (struct vm_area_struct *)f->di;
+	const unsigned long regs[6] = { f->di, f->si, f->dx, f->cx, f->r8,
+					f->stack[0] };
+	struct memwatch_vrm buf;
+	const struct memwatch_vrm *vrm = memwatch_move_vrm(regs, &buf);
 
 	hit(P_MOVE);
-	if (!watched(vma->vm_mm))
+	if (!watched(vrm->vma->vm_mm))
 		return false;
-	memwatch_track_move(vma, f->si, f->dx, f->r8, f->cx,
-			    f->stack[0] & MREMAP_DONTUNMAP);
+	memwatch_track_move(vrm->vma, vrm->addr, vrm->old_len, vrm->new_addr,
+			    vrm->new_len, vrm->flags & MREMAP_DONTUNMAP);
 	return true;
 }
 
@@ -298,7 +305,7 @@ MW_KRETPROBE(munmap)
 MW_KRETPROBE(move)
 MW_KRETPROBE(mremap)
 
-/* do_brk_flags(iter, vma, addr, len, flags) */
+/* do_brk_flags(vmi, vma, addr, len, flags): vm_flags_t, or vma_flags_t */
 static void __used notrace brk_fn(void *iter, struct vm_area_struct *vma,
 				  unsigned long addr, unsigned long len)
 {
@@ -484,7 +491,7 @@ static void __used notrace add_fn(struct page *page,
 static int add_kp(struct kprobe *p, struct pt_regs *regs)
 {
 	add(false, (struct page *)regs->di, (struct vm_area_struct *)regs->si,
-	    regs->dx, regs->cx);
+	    regs->dx, (__force rmap_t)regs->cx);
 	return 0;
 }
 
