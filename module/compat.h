@@ -27,12 +27,69 @@
  * to be freed; 6.1 does not track call depth, so a trampoline has nothing
  * to account and an asm function called directly needs no padding.
  */
-#ifdef COMPAT_CANNOT_DIRECT_OPS
+#ifdef COMPAT_CANNOT_DIRECT_MULTI
+/*
+ * 5.10 attaches one direct call by the address of the function's ftrace
+ * site (its first instruction there), with no ftrace_ops filter (and does
+ * not export ftrace_free_filter()). kallsyms_lookup_name() is not
+ * exported: a kprobe on the symbol, registered and dropped, finds the
+ * address, which the ops keep for the registration and its undoing.
+ */
+#include <linux/ftrace.h>
+#include <linux/kprobes.h>
+
+static inline int memwatch_ftrace_set_filter(struct ftrace_ops *ops,
+					     unsigned char *buf, int len,
+					     int reset)
+{
+	struct kprobe kp = { .symbol_name = (const char *)buf };
+	int ret;
+
+	if (len <= 0 || !reset)
+		return -EINVAL;
+	ret = register_kprobe(&kp);
+	if (ret)
+		return ret;
+	unregister_kprobe(&kp);
+	ops->private = (void *)kp.addr;
+	return 0;
+}
+
+static inline void memwatch_ftrace_free_filter(struct ftrace_ops *ops)
+{
+	ops->private = NULL;
+}
+
+#define ftrace_set_filter memwatch_ftrace_set_filter
+#define ftrace_free_filter memwatch_ftrace_free_filter
+#define memwatch_register_direct(ops, addr)				\
+	register_ftrace_direct((unsigned long)(ops)->private, addr)
+#define memwatch_unregister_direct(ops, addr)				\
+	unregister_ftrace_direct((unsigned long)(ops)->private, addr)
+#elif defined(COMPAT_CANNOT_DIRECT_OPS)
 #define memwatch_register_direct(ops, addr) register_ftrace_direct_multi(ops, addr)
 #define memwatch_unregister_direct(ops, addr) unregister_ftrace_direct_multi(ops, addr)
 #else
 #define memwatch_register_direct(ops, addr) register_ftrace_direct(ops, addr)
 #define memwatch_unregister_direct(ops, addr) unregister_ftrace_direct(ops, addr, false)
+#endif
+
+/* 5.10 has no IBT (no asm/ibt.h) and only the asm form of UNWIND_HINT_FUNC */
+#ifdef COMPAT_CANNOT_IBT
+#define ASM_ENDBR ""
+#endif
+
+/*
+ * 5.10 knows no CET and never enables it: the MSR (Intel SDM) reads as 0
+ * or not at all, as on a CPU without CET.
+ */
+#ifdef COMPAT_CANNOT_CET
+#define MSR_IA32_S_CET 0x000006a2
+#define CET_SHSTK_EN BIT_ULL(0)
+#endif
+
+#ifdef COMPAT_CANNOT_C_UNWIND_FUNC
+#define UNWIND_HINT_FUNC UNWIND_HINT(ORC_REG_SP, 8, UNWIND_HINT_TYPE_FUNC, 0)
 #endif
 
 #ifdef COMPAT_CANNOT_CALL_DEPTH
@@ -43,6 +100,116 @@
 /* Before 6.16, rdmsrq_safe() was called rdmsrl_safe(). */
 #ifdef COMPAT_CANNOT_RDMSRQ
 #define rdmsrq_safe(msr, p) rdmsrl_safe(msr, p)
+#endif
+
+#ifdef COMPAT_CANNOT_RANDOM_BELOW
+#define get_random_u32_below(ceil) prandom_u32_max(ceil)
+#endif
+
+/*
+ * 5.10 has no VMA iterator (no maple tree): the VMAs are a list sorted by
+ * address, and find_vma() gives the first that ends above an address, as
+ * vma_iter_init() then vma_next() do on later kernels.
+ */
+#ifdef COMPAT_CANNOT_VMA_ITER
+#include <linux/mm_types.h>
+
+struct vma_iterator {
+	struct vm_area_struct *next;
+};
+
+#define vma_iter_init(vmi, mm, addr) ((vmi)->next = find_vma(mm, addr))
+static inline struct vm_area_struct *
+memwatch_vma_next(struct vma_iterator *vmi)
+{
+	struct vm_area_struct *vma = vmi->next;
+
+	if (vma)
+		vmi->next = vma->vm_next;
+	return vma;
+}
+
+/* the next VMA that starts below @end */
+static inline struct vm_area_struct *
+memwatch_vma_find(struct vma_iterator *vmi, unsigned long end)
+{
+	struct vm_area_struct *vma = memwatch_vma_next(vmi);
+
+	return vma && vma->vm_start < end ? vma : NULL;
+}
+
+#define for_each_vma(vmi, vma)						\
+	for (; ((vma) = memwatch_vma_next(&(vmi))) != NULL; )
+#define for_each_vma_range(vmi, vma, end)				\
+	for (; ((vma) = memwatch_vma_find(&(vmi), end)) != NULL; )
+#endif
+
+/*
+ * 5.10's extended ack cannot name a missing attribute; the message that
+ * goes with it still says which.
+ */
+#ifdef COMPAT_CANNOT_ATTR_MISS
+struct netlink_ext_ack;
+struct nlattr;
+
+static inline void memwatch_attr_miss(struct netlink_ext_ack *extack,
+				      const struct nlattr *nest, int type)
+{
+}
+
+#define NL_SET_ERR_ATTR_MISS memwatch_attr_miss
+#define GENL_REQ_ATTR_CHECK(info, attr) (!(info)->attrs[attr])
+#endif
+
+/*
+ * 5.10 has no ftrace_test_recursion_trylock() for modules. The same lock:
+ * one bit per context (normal, softirq, irq, NMI) and CPU, taken with
+ * preemption disabled.
+ */
+#ifdef COMPAT_CANNOT_RECURSION_LOCK
+#include <linux/hardirq.h>
+#include <linux/percpu.h>
+#include <linux/preempt.h>
+
+static DEFINE_PER_CPU(unsigned long, memwatch_recursion) __maybe_unused;
+
+static inline int memwatch_recursion_trylock(unsigned long ip,
+					     unsigned long parent_ip)
+{
+	int bit = in_nmi() ? 3 : in_irq() ? 2 : in_serving_softirq() ? 1 : 0;
+
+	preempt_disable_notrace();
+	if (__this_cpu_read(memwatch_recursion) & BIT(bit)) {
+		preempt_enable_notrace();
+		return -1;
+	}
+	__this_cpu_or(memwatch_recursion, BIT(bit));
+	return bit;
+}
+
+static inline void memwatch_recursion_unlock(int bit)
+{
+	__this_cpu_and(memwatch_recursion, ~BIT(bit));
+	preempt_enable_notrace();
+}
+
+#define ftrace_test_recursion_trylock memwatch_recursion_trylock
+#define ftrace_test_recursion_unlock memwatch_recursion_unlock
+#endif
+
+/*
+ * page_remove_rmap() gets no VMA on 5.10 (page, compound): the unmapped
+ * page's address space is unknown there, so no watch could be told. Until
+ * memwatch tracks unmapping another way there, loading fails and says so.
+ * page_add_anon_rmap()'s last argument there is a bool compound.
+ */
+#ifdef COMPAT_CANNOT_RMAP_VMA
+#define MEMWATCH_UNSUPPORTED_FN "page_remove_rmap"
+#define rmap_t bool
+#define memwatch_rmap_compound(flags) (flags)
+#else
+#define MEMWATCH_UNSUPPORTED_FN NULL
+#define memwatch_rmap_compound(flags) ((flags) & RMAP_COMPOUND)
 #endif
 
 #ifdef COMPAT_CANNOT_GENL_INFO_DUMP

@@ -52,6 +52,7 @@
 #include <linux/sched/mm.h>
 #include <linux/string.h>
 #include <linux/tracepoint.h>
+#include <linux/utsname.h>
 #include <uapi/linux/memwatch.h>
 #include <uapi/linux/mman.h>
 #include <asm/msr.h>
@@ -437,7 +438,8 @@ static __always_inline void add(bool direct, struct page *page,
 	hit(P_ADD);
 	if (memwatch_maybe_watched(vma->vm_mm))
 		page_add(P_ADD, direct, vma, addr,
-			 page_nr(page, flags & RMAP_COMPOUND), false);
+			 page_nr(page, memwatch_rmap_compound(flags)),
+			 false);
 }
 
 /* page_remove_rmap(page, vma, compound) */
@@ -894,8 +896,14 @@ void memwatch_probes_info(unsigned int idx, struct memwatch_probe_info *info)
  */
 int memwatch_probes_init(void)
 {
+	static const char *const unsupported = MEMWATCH_UNSUPPORTED_FN;
 	int i, mode;
 
+	if (unsupported) {
+		pr_err("%s() on Linux %s cannot be tracked: not supported\n",
+		       unsupported, init_utsname()->release);
+		return -EOPNOTSUPP;
+	}
 	mode = sysfs_match_string(hooks_names, hooks);
 	if (mode < 0) {
 		pr_err("hooks=%s: must be auto, direct or kprobe\n", hooks);
