@@ -7,19 +7,70 @@
 #ifndef _MEMWATCH_COMPAT_H
 #define _MEMWATCH_COMPAT_H
 
+#include <linux/mm.h>
+
 /*
- * 6.12 passes do_mmap() a vm_flags argument before pgoff; the arguments
- * memwatch reads (file, addr, len, prot, flags) keep their registers.
- * 6.1 has page_*_rmap(), 6.12 folio_*_rmap_*(): probes.c picks its
- * handlers by COMPAT_CANNOT_FOLIO_RMAP.
+ * 6.12 passes do_mmap() a vm_flags argument before pgoff (7.x a
+ * vma_flags_t); the arguments memwatch reads (file, addr, len, prot,
+ * flags) keep their registers on all.
+ * 5.10 and 6.1 have page_*_rmap(), later kernels folio_*_rmap_*(): probes.c
+ * picks its handlers by COMPAT_CANNOT_FOLIO_RMAP (and, for 5.10's
+ * page_remove_rmap() without a VMA, COMPAT_CANNOT_RMAP_VMA).
  * The munmap core is do_mas_align_munmap() on 6.1 and do_vmi_align_munmap()
- * on 6.12, both with start and end in the fourth and fifth argument.
+ * from 6.12 on, both with start and end in the fourth and fifth argument;
+ * 5.10 has no aligned core: __do_munmap() takes the caller's range.
  */
-#ifdef COMPAT_CANNOT_VMI_MUNMAP
+#ifdef COMPAT_CANNOT_ALIGN_MUNMAP
+#define MEMWATCH_SYM_ALIGN_MUNMAP "__do_munmap"
+#elif defined(COMPAT_CANNOT_VMI_MUNMAP)
 #define MEMWATCH_SYM_ALIGN_MUNMAP "do_mas_align_munmap"
 #else
 #define MEMWATCH_SYM_ALIGN_MUNMAP "do_vmi_align_munmap"
 #endif
+
+/*
+ * The munmap core's mm and range from its first five arguments: (vmi, vma,
+ * mm, start, end, ...) from 6.1 on; 5.10's __do_munmap(mm, start, len, uf,
+ * downgrade) checks the range itself. Return: false if it refuses it.
+ */
+static inline bool memwatch_munmap_args(const unsigned long regs[5],
+					struct mm_struct **mm,
+					unsigned long *start,
+					unsigned long *end)
+{
+#ifdef COMPAT_CANNOT_ALIGN_MUNMAP
+	unsigned long len = regs[2];
+
+	*mm = (struct mm_struct *)regs[0];
+	*start = regs[1];
+	if ((*start & ~PAGE_MASK) || *start > TASK_SIZE ||
+	    len > TASK_SIZE - *start || !len)
+		return false;
+	*end = *start + PAGE_ALIGN(len);
+#else
+	*mm = (struct mm_struct *)regs[2];
+	*start = regs[3];
+	*end = regs[4];
+#endif
+	return true;
+}
+
+/*
+ * do_brk_flags()'s range from its first four arguments: (vmi, vma, addr,
+ * len, flags) from 6.1 on; without the VMA iterator (5.10), (addr, len,
+ * flags, uf).
+ */
+static inline void memwatch_brk_args(const unsigned long regs[4],
+				     unsigned long *addr, unsigned long *len)
+{
+#ifdef COMPAT_CANNOT_VMA_ITER
+	*addr = regs[0];
+	*len = regs[1];
+#else
+	*addr = regs[2];
+	*len = regs[3];
+#endif
+}
 
 /*
  * ftrace direct calls grouped in an ftrace_ops: 6.1 names them _multi (its
@@ -198,18 +249,17 @@ static inline void memwatch_recursion_unlock(int bit)
 #endif
 
 /*
- * page_remove_rmap() gets no VMA on 5.10 (page, compound): the unmapped
- * page's address space is unknown there, so no watch could be told. Until
- * memwatch tracks unmapping another way there, loading fails and says so.
- * page_add_anon_rmap()'s last argument there is a bool compound.
+ * 5.10's rmap calls: page_remove_rmap(page, compound) gets no VMA (probes.c
+ * finds it from the callers that know it), and page_add_anon_rmap(page,
+ * vma, address, compound) is a wrapper around do_page_add_anon_rmap(page,
+ * vma, address, flags), which do_swap_page() also calls: that one takes
+ * the flags (RMAP_COMPOUND) as 6.1's page_add_anon_rmap() does.
  */
 #ifdef COMPAT_CANNOT_RMAP_VMA
-#define MEMWATCH_UNSUPPORTED_FN "page_remove_rmap"
-#define rmap_t bool
-#define memwatch_rmap_compound(flags) (flags)
+#define MEMWATCH_SYM_ADD_ANON "do_page_add_anon_rmap"
+#define rmap_t int
 #else
-#define MEMWATCH_UNSUPPORTED_FN NULL
-#define memwatch_rmap_compound(flags) ((flags) & RMAP_COMPOUND)
+#define MEMWATCH_SYM_ADD_ANON "page_add_anon_rmap"
 #endif
 
 #ifdef COMPAT_CANNOT_GENL_INFO_DUMP
