@@ -262,6 +262,37 @@ static inline void memwatch_recursion_unlock(int bit)
 #define MEMWATCH_SYM_ADD_ANON "page_add_anon_rmap"
 #endif
 
+/*
+ * From 6.0 on the generic netlink core refuses a request whose header's
+ * reserved field is set, and attributes sent to a command without a
+ * policy; on 5.10 memwatch's doit handlers do, first thing.
+ */
+struct genl_info;
+
+#ifdef COMPAT_CANNOT_RESV_CHECK
+#include <net/genetlink.h>
+
+static inline int memwatch_genl_strict(struct genl_info *info,
+				       bool has_policy)
+{
+	if (info->genlhdr->reserved) {
+		NL_SET_ERR_MSG(info->extack, "reserved header field must be 0");
+		return -EINVAL;
+	}
+	if (!has_policy && nlmsg_attrlen(info->nlhdr, GENL_HDRLEN)) {
+		NL_SET_ERR_MSG(info->extack, "this command takes no attributes");
+		return -EINVAL;
+	}
+	return 0;
+}
+#else
+static inline int memwatch_genl_strict(struct genl_info *info,
+				       bool has_policy)
+{
+	return 0;
+}
+#endif
+
 #ifdef COMPAT_CANNOT_GENL_INFO_DUMP
 #define memwatch_dump_attrs(cb) (genl_dumpit_info(cb)->attrs)
 #else
