@@ -53,6 +53,7 @@
 #include <linux/sched/mm.h>
 #include <linux/string.h>
 #include <linux/tracepoint.h>
+#include <linux/utsname.h>
 #include <uapi/linux/memwatch.h>
 #include <uapi/linux/mman.h>
 #include <asm/msr.h>
@@ -1147,7 +1148,8 @@ int memwatch_probes_init(void)
 		p->error = -attach(p, mode);
 		p->attached = !p->error;
 		if (p->error)
-			pr_warn("cannot attach to %s: %d\n", p->symbol,
+			pr_warn("cannot attach to %s on Linux %s: %d\n",
+				p->symbol, init_utsname()->release,
 				-p->error);
 	}
 	return 0;
