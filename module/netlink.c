@@ -65,8 +65,10 @@ static int check_perm(const struct sk_buff *skb, struct netlink_ext_ack *extack)
 /* The checks every command naming a pid starts with. */
 static int check_pid_request(struct sk_buff *skb, struct genl_info *info)
 {
-	int ret = check_perm(skb, info->extack);
+	int ret = memwatch_genl_strict(info, true);
 
+	if (!ret)
+		ret = check_perm(skb, info->extack);
 	if (ret)
 		return ret;
 	if (GENL_REQ_ATTR_CHECK(info, MEMWATCH_A_WATCH_PID)) {
@@ -115,7 +117,9 @@ static int get_status_doit(struct sk_buff *skb, struct genl_info *info)
 	void *hdr;
 	int ret;
 
-	ret = check_perm(skb, info->extack);
+	ret = memwatch_genl_strict(info, false);
+	if (!ret)
+		ret = check_perm(skb, info->extack);
 	if (ret)
 		return ret;
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);

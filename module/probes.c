@@ -41,6 +41,7 @@
 
 #include <linux/delay.h>
 #include <linux/ftrace.h>
+#include <linux/hash.h>
 #include <linux/kprobes.h>
 #include <linux/moduleparam.h>
 #include <linux/mm.h>
@@ -52,6 +53,7 @@
 #include <linux/sched/mm.h>
 #include <linux/string.h>
 #include <linux/tracepoint.h>
+#include <linux/utsname.h>
 #include <uapi/linux/memwatch.h>
 #include <uapi/linux/mman.h>
 #include <asm/msr.h>
@@ -117,6 +119,8 @@ enum {
 	P_ADD_PMD,
 	P_REMOVE,
 	P_REMOVE_PMD,
+	P_ZAP,
+	P_UNMAP_ONE,
 	NR_PROBES
 };
 
@@ -152,7 +156,11 @@ static long wrapped_count(void)
 
 /* ---- VMA level ---------------------------------------------------------- */
 
-/* do_mmap(file, addr, len, prot, flags, ...) */
+/*
+ * do_mmap(file, addr, len, prot, flags, vma_flags, pgoff, populate, uf):
+ * vma_flags a vm_flags_t or (7.x) a vma_flags_t of one word; older kernels
+ * have no vm_flags argument. The registers read are the same on all.
+ */
 static bool mmap_entry(struct mw_frame *f)
 {
 	struct mm_struct *mm = current->mm;
@@ -172,16 +180,18 @@ static void mmap_exit(struct mw_frame *f, unsigned long ret)
 	memwatch_track_mmap_end(current->mm, ret, f->data[0], f->data[1]);
 }
 
-/* do_mas_align_munmap() / do_vmi_align_munmap(): mm, start, end in dx, cx, r8 */
+/* the munmap core: compat.h reads its mm and range */
 static bool munmap_entry(struct mw_frame *f)
 {
-	struct mm_struct *mm = (struct mm_struct *)f->dx;
+	const unsigned long regs[5] = { f->di, f->si, f->dx, f->cx, f->r8 };
+	unsigned long start, end;
+	struct mm_struct *mm;
 
 	hit(P_MUNMAP);
-	if (!watched(mm))
+	if (!memwatch_munmap_args(regs, &mm, &start, &end) || !watched(mm))
 		return false;
 	f->data[0] = (unsigned long)mm;
-	memwatch_track_unmap(mm, f->cx, f->r8);
+	memwatch_track_unmap(mm, start, end);
 	return true;
 }
 
@@ -191,16 +201,19 @@ static void munmap_exit(struct mw_frame *f, unsigned long ret)
 		memwatch_track_unmap_failed((struct mm_struct *)f->data[0]);
 }
 
-/* move_vma(vma, old_addr, old_len, new_len, new_addr, locked, flags, ...) */
+/* move_vma(vrm): compat.h mirrors the fields read (older kernels: registers) */
 static bool move_entry(struct mw_frame *f)
 {
-	struct vm_area_struct *vma = (struct vm_area_struct *)f->di;
+	const unsigned long regs[6] = { f->di, f->si, f->dx, f->cx, f->r8,
+					f->stack[0] };
+	struct memwatch_vrm buf;
+	const struct memwatch_vrm *vrm = memwatch_move_vrm(regs, &buf);
 
 	hit(P_MOVE);
-	if (!watched(vma->vm_mm))
+	if (!watched(vrm->vma->vm_mm))
 		return false;
-	memwatch_track_move(vma, f->si, f->dx, f->r8, f->cx,
-			    f->stack[0] & MREMAP_DONTUNMAP);
+	memwatch_track_move(vrm->vma, vrm->addr, vrm->old_len, vrm->new_addr,
+			    vrm->new_len, vrm->flags & MREMAP_DONTUNMAP);
 	return true;
 }
 
@@ -298,20 +311,27 @@ MW_KRETPROBE(munmap)
 MW_KRETPROBE(move)
 MW_KRETPROBE(mremap)
 
-/* do_brk_flags(iter, vma, addr, len, flags) */
-static void __used notrace brk_fn(void *iter, struct vm_area_struct *vma,
-				  unsigned long addr, unsigned long len)
+/*
+ * do_brk_flags(vmi, vma, addr, len, flags), flags a vm_flags_t or (7.x) a
+ * vma_flags_t; 5.10: do_brk_flags(addr, len, flags, uf)
+ */
+static void __used notrace brk_fn(unsigned long a0, unsigned long a1,
+				  unsigned long a2, unsigned long a3)
 {
+	const unsigned long regs[4] = { a0, a1, a2, a3 };
 	struct mm_struct *mm = current->mm;
+	unsigned long addr, len;
 
 	hit(P_BRK);
-	if (watched(mm))
-		memwatch_track_brk(mm, addr, len);
+	if (!watched(mm))
+		return;
+	memwatch_brk_args(regs, &addr, &len);
+	memwatch_track_brk(mm, addr, len);
 }
 
 static int brk_kp(struct kprobe *p, struct pt_regs *regs)
 {
-	brk_fn(NULL, NULL, regs->dx, regs->cx);
+	brk_fn(regs->di, regs->si, regs->dx, regs->cx);
 	return 0;
 }
 
@@ -411,15 +431,208 @@ static inline unsigned long page_nr(struct page *page, bool compound)
 	return compound ? thp_nr_pages(page) : 1;
 }
 
+#ifdef COMPAT_CANNOT_RMAP_VMA
+
+/*
+ * 5.10's page_remove_rmap(page, compound) gets no VMA; the callers that
+ * unmap anonymous pages know it:
+ * - unmap_page_range() (munmap, MADV_DONTNEED, mremap, exit) and
+ *   try_to_unmap_one() (reclaim, swap-out, migration) are hooked around
+ *   the call: for a watched process they note the VMA for the calling
+ *   task (unmap_ctx) while they run, and each removal in between is from
+ *   that VMA;
+ * - wp_page_copy() (copy on write) maps the new page with
+ *   page_add_new_anon_rmap() and removes the old one right after, on the
+ *   same CPU under the page table lock: the new page's add leaves its VMA
+ *   and page offset (cow) to the very next rmap call on that CPU, which
+ *   takes it if it removes another page at that offset.
+ * Other removals (khugepaged's collapse, KSM's merge) go untracked, as
+ * they would go unseen.
+ */
+#define MW_UNMAP_BITS	6
+#define MW_UNMAP_SLOTS	BIT(MW_UNMAP_BITS)
+
+struct mw_unmap_ctx {
+	struct task_struct *task;
+	struct vm_area_struct *vma;
+};
+
+static struct mw_unmap_ctx unmap_ctx[MW_UNMAP_SLOTS];
+static atomic_t unmap_active;
+
+struct mw_cow {
+	struct task_struct *task;
+	struct page *page;
+	struct vm_area_struct *vma;
+	pgoff_t pgoff;
+};
+
+static DEFINE_PER_CPU(struct mw_cow, cow_note);
+
+static inline void cow_forget(void)
+{
+	raw_cpu_write(cow_note.task, NULL);
+}
+
+/* for the wrappers' entry: the frame keeps the slot and the outer VMA */
+static bool ctx_enter(struct mw_frame *f, struct vm_area_struct *vma)
+{
+	unsigned int h = hash_ptr(current, MW_UNMAP_BITS), i;
+	struct mw_unmap_ctx *c;
+
+	cow_forget();
+	for (i = 0; i < MW_UNMAP_SLOTS; i++) {
+		c = &unmap_ctx[(h + i) % MW_UNMAP_SLOTS];
+		if (READ_ONCE(c->task) == current) {
+			f->data[1] = (unsigned long)c;
+			f->data[2] = (unsigned long)c->vma;
+			WRITE_ONCE(c->vma, vma);
+			return true;
+		}
+	}
+	for (i = 0; i < MW_UNMAP_SLOTS; i++) {
+		c = &unmap_ctx[(h + i) % MW_UNMAP_SLOTS];
+		if (!cmpxchg(&c->task, NULL, current)) {
+			WRITE_ONCE(c->vma, vma);
+			atomic_inc(&unmap_active);
+			f->data[1] = (unsigned long)c;
+			f->data[2] = 0;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void ctx_exit(struct mw_frame *f)
+{
+	struct mw_unmap_ctx *c = (struct mw_unmap_ctx *)f->data[1];
+
+	if (f->data[2]) {
+		WRITE_ONCE(c->vma, (struct vm_area_struct *)f->data[2]);
+		return;
+	}
+	WRITE_ONCE(c->vma, NULL);
+	/* the slot's VMA is cleared before another task can take it */
+	smp_store_release(&c->task, NULL);
+	atomic_dec(&unmap_active);
+}
+
+static struct vm_area_struct *ctx_vma(void)
+{
+	unsigned int h, i;
+	struct mw_unmap_ctx *c;
+
+	if (!atomic_read(&unmap_active))
+		return NULL;
+	h = hash_ptr(current, MW_UNMAP_BITS);
+	for (i = 0; i < MW_UNMAP_SLOTS; i++) {
+		c = &unmap_ctx[(h + i) % MW_UNMAP_SLOTS];
+		if (READ_ONCE(c->task) == current)
+			return READ_ONCE(c->vma);
+	}
+	return NULL;
+}
+
+static inline void cow_note_new(struct page *page,
+				struct vm_area_struct *vma,
+				unsigned long addr)
+{
+	struct mw_cow *n = raw_cpu_ptr(&cow_note);
+
+	n->page = page;
+	n->vma = vma;
+	n->pgoff = linear_page_index(vma, addr);
+	WRITE_ONCE(n->task, current);
+}
+
+/* the VMA page_remove_rmap()'s caller unmaps @page from, or NULL */
+static inline struct vm_area_struct *removed_from(struct page *page)
+{
+	struct mw_cow *n = raw_cpu_ptr(&cow_note);
+	struct vm_area_struct *vma = ctx_vma();
+
+	if (!vma && n->task == current && n->page != page &&
+	    PageAnon(page) && page_to_index(page) == n->pgoff)
+		vma = n->vma;
+	n->task = NULL;
+	return vma;
+}
+
+/* unmap_page_range(tlb, vma, addr, end, details) */
+static bool zap_entry(struct mw_frame *f)
+{
+	struct vm_area_struct *vma = (struct vm_area_struct *)f->si;
+
+	hit(P_ZAP);
+	if (!watched(vma->vm_mm))
+		return false;
+	if (!ctx_enter(f, vma)) {
+		this_cpu_inc(probe_missed[P_ZAP]);
+		return false;
+	}
+	return true;
+}
+
+static void zap_exit(struct mw_frame *f, unsigned long ret)
+{
+	ctx_exit(f);
+}
+
+/* try_to_unmap_one(page, vma, address, arg) */
+static bool unmap_one_entry(struct mw_frame *f)
+{
+	struct vm_area_struct *vma = (struct vm_area_struct *)f->si;
+
+	hit(P_UNMAP_ONE);
+	if (!watched(vma->vm_mm))
+		return false;
+	if (!ctx_enter(f, vma)) {
+		this_cpu_inc(probe_missed[P_UNMAP_ONE]);
+		return false;
+	}
+	return true;
+}
+
+static void unmap_one_exit(struct mw_frame *f, unsigned long ret)
+{
+	ctx_exit(f);
+}
+
+MW_DIRECT_WRAPPER(zap);
+MW_DIRECT_WRAPPER(unmap_one);
+MW_KRETPROBE(zap)
+MW_KRETPROBE(unmap_one)
+
+#define SYM_ZAP		"unmap_page_range"
+#define SYM_UNMAP_ONE	"try_to_unmap_one"
+
+#else /* page_remove_rmap() with a VMA */
+
+static inline void cow_forget(void)
+{
+}
+
+static inline void cow_note_new(struct page *page,
+				struct vm_area_struct *vma,
+				unsigned long addr)
+{
+}
+
+#endif /* COMPAT_CANNOT_RMAP_VMA */
+
 /* page_add_new_anon_rmap(page, vma, address) */
 static __always_inline void add_new(bool direct, struct page *page,
 				    struct vm_area_struct *vma,
 				    unsigned long addr)
 {
 	hit(P_ADD_NEW);
-	if (memwatch_maybe_watched(vma->vm_mm))
-		page_add(P_ADD_NEW, direct, vma, addr,
-			 page_nr(page, PageCompound(page)), true);
+	if (!memwatch_maybe_watched(vma->vm_mm)) {
+		cow_forget();
+		return;
+	}
+	cow_note_new(page, vma, addr);
+	page_add(P_ADD_NEW, direct, vma, addr,
+		 page_nr(page, PageCompound(page)), true);
 }
 
 /* page_add_anon_rmap(page, vma, address, flags) */
@@ -428,6 +641,7 @@ static __always_inline void add(bool direct, struct page *page,
 				unsigned long addr, rmap_t flags)
 {
 	hit(P_ADD);
+	cow_forget();
 	if (memwatch_maybe_watched(vma->vm_mm))
 		page_add(P_ADD, direct, vma, addr,
 			 page_nr(page, flags & RMAP_COMPOUND), false);
@@ -442,8 +656,7 @@ static __always_inline void remove(bool direct, struct page *page,
 	unsigned long addr;
 	int bit;
 
-	hit(P_REMOVE);
-	if (!memwatch_maybe_watched(vma->vm_mm))
+	if (!vma || !memwatch_maybe_watched(vma->vm_mm))
 		return;
 	rcu_read_lock();
 	t = memwatch_lookup(vma->vm_mm);
@@ -488,26 +701,46 @@ static int add_kp(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
+#ifdef COMPAT_CANNOT_RMAP_VMA
+/* page_remove_rmap(page, compound) */
+static void __used notrace remove_fn(struct page *page, bool compound)
+{
+	hit(P_REMOVE);
+	remove(true, page, removed_from(page), compound);
+}
+
+static int remove_kp(struct kprobe *p, struct pt_regs *regs)
+{
+	struct page *page = (struct page *)regs->di;
+
+	hit(P_REMOVE);
+	remove(false, page, removed_from(page), regs->si);
+	return 0;
+}
+#else
 static void __used notrace remove_fn(struct page *page,
 				     struct vm_area_struct *vma,
 				     bool compound)
 {
+	hit(P_REMOVE);
 	remove(true, page, vma, compound);
 }
 
 static int remove_kp(struct kprobe *p, struct pt_regs *regs)
 {
+	hit(P_REMOVE);
 	remove(false, (struct page *)regs->di,
 	       (struct vm_area_struct *)regs->si, regs->dx);
 	return 0;
 }
+#endif
 
 MW_TRAMPOLINE(add_new_tramp, add_new_fn);
 MW_TRAMPOLINE(add_tramp, add_fn);
 MW_TRAMPOLINE(remove_tramp, remove_fn);
 
 #define SYM_ADD_NEW	"page_add_new_anon_rmap"
-#define SYM_ADD		"page_add_anon_rmap"
+#define SYM_ADD		MEMWATCH_SYM_ADD_ANON
 #define SYM_ADD_PMD	NULL
 #define SYM_REMOVE	"page_remove_rmap"
 #define SYM_REMOVE_PMD	NULL
@@ -663,6 +896,17 @@ MW_TRAMPOLINE(remove_pmd_tramp, remove_pmd_fn);
 
 #endif /* COMPAT_CANNOT_FOLIO_RMAP */
 
+#ifndef SYM_ZAP
+#define SYM_ZAP		NULL
+#define SYM_UNMAP_ONE	NULL
+#define zap_tramp	NULL
+#define zap_kentry	NULL
+#define zap_kret	NULL
+#define unmap_one_tramp	NULL
+#define unmap_one_kentry NULL
+#define unmap_one_kret	NULL
+#endif
+
 /* ---- the table ---------------------------------------------------------- */
 
 /*
@@ -701,6 +945,8 @@ static struct mw_probe probes[NR_PROBES] = {
 	FUNC(P_ADD_PMD, SYM_ADD_PMD, add_pmd),
 	FUNC(P_REMOVE, SYM_REMOVE, remove),
 	FUNC(P_REMOVE_PMD, SYM_REMOVE_PMD, remove_pmd),
+	WRAPPED(P_ZAP, SYM_ZAP, zap),
+	WRAPPED(P_UNMAP_ONE, SYM_UNMAP_ONE, unmap_one),
 };
 
 static void find_tp(struct tracepoint *tp, void *priv)
@@ -902,7 +1148,8 @@ int memwatch_probes_init(void)
 		p->error = -attach(p, mode);
 		p->attached = !p->error;
 		if (p->error)
-			pr_warn("cannot attach to %s: %d\n", p->symbol,
+			pr_warn("cannot attach to %s on Linux %s: %d\n",
+				p->symbol, init_utsname()->release,
 				-p->error);
 	}
 	return 0;

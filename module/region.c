@@ -423,11 +423,10 @@ void __memwatch_cut(struct memwatch_target *t, unsigned long start,
 	lockdep_assert_held(&t->lock);
 	while ((e = memwatch_extent_from(t, start)) && e->start < end) {
 		struct mw_region *r = e->region;
-
-		t->gen++;
 		unsigned long s = max(start, e->start);
 		unsigned long x = min(end, e->end);
 
+		t->gen++;
 		/* a region without live pages has none to walk for */
 		if (subtract && r->live > 0) {
 			u64 gone;

@@ -9,7 +9,6 @@
 #ifndef _MEMWATCH_TRAMP_H
 #define _MEMWATCH_TRAMP_H
 
-#include <asm/ibt.h>
 #include <asm/linkage.h>
 #include <asm/nospec-branch.h>
 #include <asm/unwind_hints.h>

@@ -62,7 +62,11 @@ u64 memwatch_resident(struct mm_struct *mm, unsigned long addr,
 		pmd = READ_ONCE(*pmd_offset(pud, addr));
 		if (pmd_none(pmd) || !pmd_present(pmd))
 			goto skip;
-		if (pmd_trans_huge(pmd) || pmd_devmap(pmd)) {
+		/*
+		 * Only anonymous and shmem VMAs are walked, never DAX, so a
+		 * huge PMD here is a THP (pmd_devmap() is gone on 7.x).
+		 */
+		if (pmd_trans_huge(pmd)) {
 			struct page *page = pmd_page(pmd);
 
 			if (PageAnon(page) || READ_ONCE(page->mapping))

@@ -427,7 +427,7 @@ static bool may_read_task(struct task_struct *task)
 		return false;
 	task_lock(task);
 	mm = task->mm;
-	ok = !mm || get_dumpable(mm) == SUID_DUMP_USER;
+	ok = !mm || memwatch_task_dumpable_owner(task);
 	task_unlock(task);
 	return ok;
 }
