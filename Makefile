@@ -48,7 +48,8 @@
 # KERNELS: releases as `uname -r` prints them, series (5.10, 7.3), "newest",
 # "default" (6.1, 6.12 and the newest) or "all" (make kernels lists them);
 # each is built in its own build root (scripts/kernels.sh). Plain make
-# modules, make check and make qemu-test cover 6.1 and 6.12; make check
+# modules, make check and make qemu-test cover 6.1, 6.12 and the newest
+# (default); make check
 # and make qemu-test run the suite once more on 6.12 with hooks=kprobe
 # (KPROBE_KERNELS; every kernel with KERNELS=all).
 
@@ -59,7 +60,7 @@ export MEMWATCH_CACHE
 # written by scripts/setup.sh.
 -include $(MEMWATCH_CACHE)/env
 
-KERNELS ?= 6.1 6.12
+KERNELS ?= default
 # The kernels whose suite runs a second time with the module loaded with
 # hooks=kprobe (of those KERNELS names): 6.12, or every one with
 # KERNELS=all.

@@ -92,7 +92,7 @@ def ctl(*args):
 def munmap_core():
     with open("/proc/kallsyms") as f:
         syms = f.read()
-    for name in ("do_vmi_align_munmap", "do_mas_align_munmap"):
+    for name in ("do_vmi_align_munmap", "do_mas_align_munmap", "__do_munmap"):
         if re.search(r" %s$" % name, syms, re.M):
             return name
     raise Skip("no munmap core in /proc/kallsyms")

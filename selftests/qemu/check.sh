@@ -9,8 +9,8 @@
 #
 # HOOKS is the module's hooks parameter for that run (auto, direct or
 # kprobe; default: the module's default). Without arguments: Debian's 6.1
-# and 6.12 kernels of scripts/setup.sh, and 6.12 once more with
-# hooks=kprobe.
+# and 6.12 kernels of scripts/setup.sh, 6.12 once more with hooks=kprobe,
+# and the newest kernel setup fetched.
 #
 # MEMWATCH_JOBS guests run at once (default 2: each runs its vCPUs on one
 # host thread). A kernel's results are printed, in the order given, once
@@ -63,7 +63,7 @@ if [ $# = 0 ]; then
 	fi
 	# shellcheck source=/dev/null
 	. "$env_file"
-	set -- "$KVER_61" "$KVER_612" "$KVER_612:kprobe"
+	set -- "$KVER_61" "$KVER_612" "$KVER_612:kprobe" ${KVER_NEWEST:+"$KVER_NEWEST"}
 fi
 
 jobs=${MEMWATCH_JOBS:-2}

@@ -134,7 +134,7 @@ for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.l
 	[ -s "$f" ] && sources+=("$f")
 done
 suite=$(. /etc/os-release && echo "$VERSION_CODENAME")
-include=dkms,openssl,libnl-3-200,libnl-genl-3-200,linux-headers-$kver
+include=dkms,openssl,libnl-3-200,libnl-genl-3-200,libjson-c5,linux-headers-$kver
 key=$( {
 	echo "$suite $include"
 	cat "${sources[@]}"
