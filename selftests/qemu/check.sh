@@ -37,6 +37,10 @@
 # Logs: build/KVER/vm[-HOOKS]/console.log (ttyS0, every kernel message) and
 # results.log beside it (the guest script's stdout).
 #
+# The last lines list every failure once more ("failed:"), then the logs of
+# the runs that had one, then the counts: the tail of a long log says what
+# broke.
+#
 # Exit status: 0 if nothing failed, 1 otherwise.
 
 set -e
@@ -107,6 +111,7 @@ passed=0
 failed=0
 skipped=0
 failed_logs=()
+failed_tests=()
 
 # report RUN: wait for its guest, then count and print its results
 report() {
@@ -149,6 +154,7 @@ report() {
 				done
 			fi
 			echo "[$label] $line"
+			failed_tests+=("[$label] $line")
 			context=()
 			;;
 		"# memwatch-guest: "*)
@@ -183,6 +189,7 @@ report() {
 		failed=$((failed + 1))
 		kfail=1
 		echo "[$label] not ok - $reason"
+		failed_tests+=("[$label] not ok - $reason")
 		# The first kernel error report, else the end of the console.
 		bad=$(tr -d '\r' <"$out/console.log" |
 			grep -n -m 1 -E 'BUG:|WARNING:|Oops|general protection|Kernel panic|INFO: task|rcu: INFO' |
@@ -234,6 +241,7 @@ for t in ${MEMWATCH_HOST_TESTS:-}; do
 				echo "[$name] $c"
 			done
 			echo "[$name] $line"
+			failed_tests+=("[$name] $line")
 			context=()
 			;;
 		*)
@@ -256,10 +264,16 @@ for t in ${MEMWATCH_HOST_TESTS:-}; do
 			echo "[$name] $c"
 		done
 		echo "[$name] not ok - $t exited with status $rc"
+		failed_tests+=("[$name] not ok - $t exited with status $rc")
 	fi
 	[ "$tfail" = 0 ] || failed_logs+=("$log")
 done
 
+# The failures once more, at the end, where a log's tail shows them.
+if [ ${#failed_tests[@]} -gt 0 ]; then
+	echo "failed:"
+	printf '  %s\n' "${failed_tests[@]}"
+fi
 if [ ${#failed_logs[@]} -gt 0 ]; then
 	echo "logs: ${failed_logs[*]}"
 fi
