@@ -758,6 +758,7 @@ static struct nla_policy region_policy[MEMWATCH_A_REGION_MAX + 1] = {
 	[MEMWATCH_A_REGION_CREATED_NS]		= { .type = NLA_U64 },
 	[MEMWATCH_A_REGION_CREATOR_TID]		= { .type = NLA_U32 },
 	[MEMWATCH_A_REGION_CREATOR_COMM]	= { .type = NLA_STRING },
+	[MEMWATCH_A_REGION_CREATOR_LAST_COMM]	= { .type = NLA_STRING },
 	[MEMWATCH_A_REGION_OTHER_FAULTED]	= { .type = NLA_U64 },
 	[MEMWATCH_A_REGION_THREAD]		= { .type = NLA_NESTED },
 	[MEMWATCH_A_REGION_EXTENT]		= { .type = NLA_NESTED },
@@ -830,6 +831,14 @@ static int parse_region(struct nlmsghdr *nlh, void *arg)
 	r->creator_tid = get_u32(tb, MEMWATCH_A_REGION_CREATOR_TID);
 	get_string(r->creator_comm, sizeof(r->creator_comm), tb,
 		   MEMWATCH_A_REGION_CREATOR_COMM);
+	/* a module from before renames were followed: the name it had */
+	if (tb[MEMWATCH_A_REGION_CREATOR_LAST_COMM])
+		get_string(r->creator_latest_comm,
+			   sizeof(r->creator_latest_comm), tb,
+			   MEMWATCH_A_REGION_CREATOR_LAST_COMM);
+	else
+		memcpy(r->creator_latest_comm, r->creator_comm,
+		       sizeof(r->creator_latest_comm));
 	r->other_faulted = get_u64(tb, MEMWATCH_A_REGION_OTHER_FAULTED);
 	r->present = present_of(tb, MEMWATCH_A_REGION_MAX);
 

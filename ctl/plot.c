@@ -235,7 +235,10 @@ static int add_sample(struct capture *c, struct json_object *root)
 		if (!s)
 			continue;
 		get_str(item, "start", buf, sizeof(buf));
-		get_str(item, "creator_comm", comm, sizeof(comm));
+		/* the name the thread took after it started, if it did */
+		get_str(item, "creator_latest_comm", comm, sizeof(comm));
+		if (!comm[0])
+			get_str(item, "creator_comm", comm, sizeof(comm));
 		snprintf(s->name, sizeof(s->name), "%s %s, by %s", buf,
 			 format_size((char[SIZE_BUF]){ 0 }, r),
 			 comm[0] ? comm : "?");

@@ -95,6 +95,7 @@ static int take_sample(struct record *rec)
 		json_u64(&j, "faulted_bytes", r->faulted);
 		json_u64(&j, "creator_tid", r->creator_tid);
 		json_string(&j, "creator_comm", r->creator_comm);
+		json_string(&j, "creator_latest_comm", r->creator_latest_comm);
 		json_close(&j);
 	}
 	json_close(&j);

@@ -98,7 +98,8 @@ struct mw_region {
 	uint64_t faulted;
 	uint64_t created_ns;
 	uint32_t creator_tid;
-	char creator_comm[MW_NAME_LEN];
+	char creator_comm[MW_NAME_LEN];		/* when it created the region */
+	char creator_latest_comm[MW_NAME_LEN];	/* now, or at its exit */
 	uint64_t other_faulted;
 	struct mw_thread *threads;	/* in the order sent */
 	size_t nr_threads;

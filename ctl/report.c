@@ -104,6 +104,7 @@ static void print_json(const struct report *rep, FILE *f)
 		json_u64(&j, "created_ns", r->created_ns);
 		json_u64(&j, "creator_tid", r->creator_tid);
 		json_string(&j, "creator_comm", r->creator_comm);
+		json_string(&j, "creator_latest_comm", r->creator_latest_comm);
 		json_open_array(&j, "threads", false);
 		for (k = 0; k < r->nr_threads; k++) {
 			json_open_object(&j, NULL, true);
@@ -171,11 +172,16 @@ static void flags_string(char *buf, size_t size, uint32_t flags)
 
 static void creator_string(char *buf, size_t size, const struct mw_region *r)
 {
-	char comm[MW_NAME_LEN];
+	char comm[MW_NAME_LEN], was[MW_NAME_LEN];
 
-	if (r->creator_tid)
-		snprintf(buf, size, "%u %s", r->creator_tid,
-			 printable(comm, sizeof(comm), r->creator_comm));
+	/* the name people know first, the one it had at creation after it */
+	printable(comm, sizeof(comm), r->creator_latest_comm);
+	printable(was, sizeof(was), r->creator_comm);
+	if (r->creator_tid && strcmp(comm, was))
+		snprintf(buf, size, "%u %s (was %s)", r->creator_tid, comm,
+			 was);
+	else if (r->creator_tid)
+		snprintf(buf, size, "%u %s", r->creator_tid, comm);
 	else
 		snprintf(buf, size, "-");
 }
@@ -212,7 +218,7 @@ static int print_table(const struct report *rep, FILE *f)
 {
 	char res[SIZE_BUF], com[SIZE_BUF], tou[SIZE_BUF], peak[SIZE_BUF];
 	char fau[SIZE_BUF], when[DURATION_BUF], created[DURATION_BUF + 1];
-	char range[RANGE_BUF], flags[96], creator[MW_NAME_LEN + 16];
+	char range[RANGE_BUF], flags[96], creator[2 * MW_NAME_LEN + 24];
 	char comm[MW_NAME_LEN];
 	const struct mw_watch *w = &rep->watch;
 	int digits = range_digits(rep->regions, rep->nr);

@@ -231,7 +231,7 @@ static int refresh(struct top *t)
 								r->touched),
 					    dt)),
 		       r->creator_tid ? printable(comm, sizeof(comm),
-						  r->creator_comm) : "-");
+						  r->creator_latest_comm) : "-");
 	}
 
 	for (i = 0; i < nr_threads; i++) {

@@ -528,6 +528,8 @@ static int put_region(struct sk_buff *msg, const struct memwatch_report *rep,
 	    nla_put_u32(msg, MEMWATCH_A_REGION_CREATOR_TID, r->creator_tid) ||
 	    nla_put_string(msg, MEMWATCH_A_REGION_CREATOR_COMM,
 			   r->creator_comm) ||
+	    nla_put_string(msg, MEMWATCH_A_REGION_CREATOR_LAST_COMM,
+			   r->creator_last_comm) ||
 	    nla_put_u64_64bit(msg, MEMWATCH_A_REGION_OTHER_FAULTED,
 			      r->other_faulted, pad))
 		return -EMSGSIZE;

@@ -114,6 +114,7 @@ enum {
 	P_EXIT,
 	P_EXEC,
 	P_FORK,
+	P_RENAME,
 	P_ADD_NEW,
 	P_ADD,
 	P_ADD_PMD,
@@ -364,6 +365,12 @@ static void fork_tp(void *data, struct task_struct *parent,
 {
 	hit(P_FORK);
 	memwatch_fork(parent, child);
+}
+
+static void rename_tp(void *data, struct task_struct *task, const char *comm)
+{
+	hit(P_RENAME);
+	memwatch_track_rename(task, comm);
 }
 
 /* ---- page level --------------------------------------------------------- */
@@ -940,6 +947,8 @@ static struct mw_probe probes[NR_PROBES] = {
 		     .tp_func = exec_tp },
 	[P_FORK] = { .symbol = "sched_process_fork", .type = MW_TRACEPOINT,
 		     .tp_func = fork_tp },
+	[P_RENAME] = { .symbol = "task_rename", .type = MW_TRACEPOINT,
+		       .tp_func = rename_tp },
 	FUNC(P_ADD_NEW, SYM_ADD_NEW, add_new),
 	FUNC(P_ADD, SYM_ADD, add),
 	FUNC(P_ADD_PMD, SYM_ADD_PMD, add_pmd),

@@ -529,8 +529,10 @@ struct mw_region *__memwatch_region_new(struct memwatch_target *t,
 	r->kind = kind;
 	r->flags = flags;
 	r->created_ns = memwatch_since(t);
+	r->creator_gtid = current->pid;
 	r->creator_tid = task_pid_nr_ns(current, t->ns);
 	memwatch_copy_comm(r->creator_comm, current);
+	memcpy(r->creator_last_comm, r->creator_comm, TASK_COMM_LEN);
 	__memwatch_region_add(t, r, e, start, end);
 	return r;
 drop:
@@ -561,9 +563,6 @@ void __memwatch_credit_thread(struct memwatch_target *t, struct mw_region *r,
 		if (a->gtid != gtid)
 			continue;
 		a->faulted += bytes;
-		/* threads name themselves after they start (the JVM does) */
-		if (unlikely(memcmp(a->comm, current->comm, TASK_COMM_LEN - 1)))
-			memwatch_copy_comm(a->comm, current);
 		if (pp != &r->attrs) {	/* most recent first */
 			*pp = a->next;
 			a->next = r->attrs;
@@ -690,8 +689,11 @@ void memwatch_snapshot(struct memwatch_target *t, struct mm_struct *mm,
 			r->kind = memwatch_vma_kind(mm, vma,
 						    MEMWATCH_REGION_KIND_MMAP);
 			r->created_ns = memwatch_since(t);
+			r->creator_gtid = task->pid;
 			r->creator_tid = task_pid_nr_ns(task, t->ns);
 			memwatch_copy_comm(r->creator_comm, task);
+			memcpy(r->creator_last_comm, r->creator_comm,
+			       TASK_COMM_LEN);
 		} else {
 			r->kind = memwatch_vma_kind(mm, vma,
 						    MEMWATCH_REGION_KIND_PREEXISTING);

@@ -31,7 +31,7 @@ struct work_struct;
  * @gtid: thread id in the initial pid namespace, the match key
  * @tid: thread id in the watcher's pid namespace
  * @faulted: bytes
- * @comm: the thread's name at its latest fault here
+ * @comm: the thread's latest name: now, or when it exited
  */
 struct mw_attr {
 	struct mw_attr *next;
@@ -62,8 +62,11 @@ struct mw_attr {
  * @attr_closed: a thread found no free entry and none could be allocated
  *	here once; from then on new threads count as other, so that every
  *	listed thread is exact
+ * @creator_gtid: creating thread in the initial pid namespace, the key
+ *	memwatch_track_rename() matches
  * @creator_tid: creating thread in the watcher's pid namespace, 0 if unknown
- * @creator_comm: its name
+ * @creator_comm: its name when it created the region
+ * @creator_last_comm: its latest name: now, or when it exited
  */
 struct mw_region {
 	struct list_head node;
@@ -79,8 +82,10 @@ struct mw_region {
 	u32 nr_extents, nr_attrs;
 	u32 rep_idx;
 	bool attr_closed;
+	pid_t creator_gtid;
 	pid_t creator_tid;
 	char creator_comm[TASK_COMM_LEN];
+	char creator_last_comm[TASK_COMM_LEN];
 };
 
 /**

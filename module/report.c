@@ -111,6 +111,8 @@ static int __copy_watch(struct memwatch_target *t, struct memwatch_report *rep,
 		rr->created_ns = r->created_ns;
 		rr->creator_tid = r->creator_tid;
 		memcpy(rr->creator_comm, r->creator_comm, TASK_COMM_LEN);
+		memcpy(rr->creator_last_comm, r->creator_last_comm,
+		       TASK_COMM_LEN);
 		rr->reserved = r->fin_reserved;
 		rr->committed = r->fin_committed;
 		rr->touched = r->fin_touched;

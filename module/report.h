@@ -16,7 +16,7 @@ struct pid_namespace;
 /**
  * struct memwatch_rep_thread - one thread's share of a region's faults
  * @tid: thread id in the watcher's pid namespace
- * @comm: the thread's name at its latest fault in the region
+ * @comm: the thread's latest name
  * @faulted: bytes its faults mapped
  */
 struct memwatch_rep_thread {
@@ -40,7 +40,8 @@ struct memwatch_rep_thread {
  * @kind: enum memwatch_region_kind
  * @flags: MEMWATCH_REGION_F_*
  * @creator_tid: creating thread, 0 if unknown
- * @creator_comm: its name
+ * @creator_comm: its name when it created the region
+ * @creator_last_comm: its latest name
  * @first_thread: index of its first entry in &memwatch_report.threads
  * @nr_threads: entries there, most faulted first
  * @first_extent: index of its first entry in &memwatch_report.extents
@@ -54,6 +55,7 @@ struct memwatch_rep_region {
 	u32 kind, flags;
 	pid_t creator_tid;
 	char creator_comm[TASK_COMM_LEN];
+	char creator_last_comm[TASK_COMM_LEN];
 	u32 first_thread, nr_threads;
 	u32 first_extent, nr_extents;
 };

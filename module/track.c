@@ -327,6 +327,46 @@ out:
 	rcu_read_unlock();
 }
 
+/**
+ * memwatch_track_rename() - a thread is taking a new name
+ * @task: the thread, its name not yet changed
+ * @comm: the new name
+ *
+ * Threads name themselves after they start: a JVM thread carries its
+ * parent's name ("java") until it becomes "jar-loader-3", often after it
+ * made its first region. Every place the thread is named in its watch
+ * takes the new name, so that reports show the name people know, now or
+ * as it was at the thread's exit. Renames are rare (once per thread, at
+ * its start): a walk over the watch's regions is cheap enough.
+ */
+void memwatch_track_rename(struct task_struct *task, const char *comm)
+{
+	struct mm_struct *mm = READ_ONCE(task->mm);
+	char name[TASK_COMM_LEN];
+	struct memwatch_target *t;
+	struct mw_region *r;
+	struct mw_attr *a;
+
+	if (!mm || (task->flags & PF_KTHREAD) || !memwatch_maybe_watched(mm))
+		return;
+	strscpy_pad(name, comm, sizeof(name));
+	rcu_read_lock();
+	t = memwatch_lookup(mm);
+	if (!t)
+		goto out;
+	spin_lock(&t->lock);
+	list_for_each_entry(r, &t->regions, node) {
+		if (r->creator_gtid == task->pid)
+			memcpy(r->creator_last_comm, name, sizeof(name));
+		for (a = r->attrs; a; a = a->next)
+			if (a->gtid == task->pid)
+				memcpy(a->comm, name, sizeof(name));
+	}
+	spin_unlock(&t->lock);
+out:
+	rcu_read_unlock();
+}
+
 /* Region for a page at @addr of @vma: its extent, or the growing stack. */
 static struct mw_region *__page_region(struct memwatch_target *t,
 				       struct vm_area_struct *vma,

@@ -14,6 +14,7 @@
 
 struct memwatch_target;
 struct mm_struct;
+struct task_struct;
 struct vm_area_struct;
 
 void memwatch_track_mmap_begin(struct mm_struct *mm, unsigned long addr,
@@ -38,5 +39,7 @@ void memwatch_track_page_add(struct memwatch_target *t,
 void memwatch_track_page_remove(struct memwatch_target *t,
 				struct vm_area_struct *vma, unsigned long addr,
 				unsigned long nr);
+
+void memwatch_track_rename(struct task_struct *task, const char *comm);
 
 #endif /* _MEMWATCH_TRACK_H */

@@ -50,7 +50,7 @@ REGION = {
     "reserved_bytes": 67108864, "committed_bytes": 1310720,
     "touched_bytes": 1052672, "peak_touched_bytes": 1052672,
     "faulted_bytes": 1052672, "created_ns": 812345678, "creator_tid": 4250,
-    "creator_comm": "worker-3",
+    "creator_comm": "worker-3", "creator_latest_comm": "worker-3",
     "threads": [{"tid": 4250, "comm": "worker-3", "faulted_bytes": 1052672}],
     "extents": [{"start": "0x7f3a2c000000", "end": "0x7f3a30000000"}],
     "other_threads_faulted_bytes": 0, "lazy": True,
@@ -95,7 +95,8 @@ GOOD = {
                      "kind": "heap", "reserved_bytes": 4096,
                      "committed_bytes": 4096, "touched_bytes": 4096,
                      "faulted_bytes": 4096, "creator_tid": 4242,
-                     "creator_comm": "java"}],
+                     "creator_comm": "java",
+                     "creator_latest_comm": "java"}],
         "threads": [{"tid": 4242, "comm": "java", "faulted_bytes": 4096}]},
     "compare": {
         "pid": 4242, "looks": 1, "regions_compared": 1,

@@ -1750,6 +1750,89 @@ TEST_F(memwatch_track, four_threads_faulted_bytes_are_attributed_exactly)
 	mw_regions_free(&rs);
 }
 
+/*
+ * A thread starts under its process's name, maps and faults 1 MiB, renames
+ * itself, is renamed by another thread (pthread_setname_np() writes
+ * /proc/self/task/TID/comm: the kernel renames a task that is not
+ * current), faults 1 MiB more and exits: as a JVM thread is "java" until
+ * it becomes "jar-loader-3".
+ */
+struct rename_work {
+	pthread_barrier_t mapped, renamed;
+	char *mem;
+	pid_t tid;
+};
+
+static void *rename_thread_fn(void *arg)
+{
+	struct rename_work *w = arg;
+
+	w->tid = gettid();
+	w->mem = ch_map(MIB(4));
+	touch(w->mem, MIB(1));
+	prctl(PR_SET_NAME, "mw-rn-self");
+	pthread_barrier_wait(&w->mapped);
+	pthread_barrier_wait(&w->renamed);
+	touch(w->mem + MIB(1), MIB(1));
+	return NULL;
+}
+
+static void rename_kid(void *arg)
+{
+	static struct rename_work w;
+	struct mw_report r;
+	pthread_t th;
+
+	(void)arg;
+	prctl(PR_SET_NAME, "mw-rename");
+	CH_CHECK(!pthread_barrier_init(&w.mapped, NULL, 2));
+	CH_CHECK(!pthread_barrier_init(&w.renamed, NULL, 2));
+	ch_next();
+	errno = pthread_create(&th, NULL, rename_thread_fn, &w);
+	CH_CHECK(!errno);
+	pthread_barrier_wait(&w.mapped);
+	errno = pthread_setname_np(th, "mw-rn-last");
+	CH_CHECK(!errno);
+	pthread_barrier_wait(&w.renamed);
+	errno = pthread_join(th, NULL);
+	CH_CHECK(!errno);
+
+	memset(&r, 0, sizeof(r));
+	r.v[0] = (uintptr_t)w.mem;
+	r.v[1] = w.tid;
+	ch_send(&r);
+	ch_next();
+}
+
+TEST_F(memwatch_track, creator_and_threads_show_the_latest_thread_name)
+{
+	const struct mw_region *r;
+	struct mw_regions rs;
+	struct mw_report rep;
+	struct kid *k;
+
+	k = kid_start(_metadata, self, rename_kid, NULL, 0);
+	watch(_metadata, self, k->pid);
+	kid_step(_metadata, k, 'r', &rep);
+
+	dump(_metadata, self, k->pid, &rs);
+	r = region_at(_metadata, &rs, rep.v[0]);
+	EXPECT_EQ(rep.v[0], r->start);
+	check_counts(_metadata, r, MIB(4), MIB(4), MIB(2), MIB(2), MIB(2),
+		     "renamed thread");
+	/* created under the process's name, which the thread inherited */
+	EXPECT_EQ(rep.v[1], r->creator_tid);
+	EXPECT_STREQ("mw-rename", r->creator_comm);
+	/* its name at exit, after its own rename and another thread's */
+	EXPECT_STREQ("mw-rn-last", r->creator_latest_comm);
+	/* one thread, once, under its latest name, with both faults */
+	ASSERT_EQ(1, r->nr_threads);
+	EXPECT_EQ(rep.v[1], r->threads[0].tid);
+	EXPECT_STREQ("mw-rn-last", r->threads[0].comm);
+	EXPECT_EQ(MIB(2), r->threads[0].faulted);
+	mw_regions_free(&rs);
+}
+
 /* ------------------------------------------------------------------ */
 /* 9. munmap                                                          */
 /* ------------------------------------------------------------------ */

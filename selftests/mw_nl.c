@@ -756,6 +756,10 @@ static int parse_region(const struct nlmsghdr *nlh, void *arg)
 		case MEMWATCH_A_REGION_CREATOR_COMM:
 			get_str(r->creator_comm, sizeof(r->creator_comm), a);
 			break;
+		case MEMWATCH_A_REGION_CREATOR_LAST_COMM:
+			get_str(r->creator_latest_comm,
+				sizeof(r->creator_latest_comm), a);
+			break;
 		case MEMWATCH_A_REGION_OTHER_FAULTED:
 			r->other_faulted = get_u64(a);
 			break;

@@ -171,7 +171,11 @@
  *    MEMWATCH_A_REGION_CREATED_NS: NLA_U64, since the watch started (0 for
  *                                  preexisting regions)
  *    MEMWATCH_A_REGION_CREATOR_TID: NLA_U32, 0 if unknown
- *    MEMWATCH_A_REGION_CREATOR_COMM: NLA_NUL_STRING, "" if unknown
+ *    MEMWATCH_A_REGION_CREATOR_COMM: NLA_NUL_STRING, its name when it
+ *                                    created the region, "" if unknown
+ *    MEMWATCH_A_REGION_CREATOR_LAST_COMM: NLA_NUL_STRING, its latest name:
+ *                                    now, or when it exited (threads name
+ *                                    themselves after they start)
  *    MEMWATCH_A_REGION_OTHER_FAULTED: NLA_U64, faulted bytes of threads
  *                                     beyond max_threads_per_region, or
  *                                     that came when memwatch had no room
@@ -183,7 +187,8 @@
  *        MEMWATCH_A_EXTENT_END: NLA_U64, one past the last byte
  *    MEMWATCH_A_REGION_THREAD: NLA_NESTED, repeated, most faulted first:
  *        MEMWATCH_A_THREAD_TID: NLA_U32
- *        MEMWATCH_A_THREAD_COMM: NLA_NUL_STRING, name at its latest fault
+ *        MEMWATCH_A_THREAD_COMM: NLA_NUL_STRING, its latest name: now,
+ *                                or when it exited
  *        MEMWATCH_A_THREAD_FAULTED: NLA_U64
  *
  * While the process lives, reserved, committed and touched bytes are read
@@ -367,6 +372,7 @@ enum memwatch_region_attr {
 	MEMWATCH_A_REGION_THREAD,
 	MEMWATCH_A_REGION_PAD,
 	MEMWATCH_A_REGION_EXTENT,
+	MEMWATCH_A_REGION_CREATOR_LAST_COMM,
 
 	__MEMWATCH_A_REGION_MAX,
 	MEMWATCH_A_REGION_MAX = (__MEMWATCH_A_REGION_MAX - 1)
