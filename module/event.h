@@ -23,6 +23,7 @@
  * @end: region events: one past its last byte
  * @kind: region events: enum memwatch_region_kind
  * @flags: region events: MEMWATCH_REGION_F_*
+ * @stack_id: region events: the creating call stack's id, 0 if none
  * @ppid: fork events: the parent
  */
 struct memwatch_event {
@@ -32,6 +33,7 @@ struct memwatch_event {
 	u64 ns;
 	u64 region_id, start, end;
 	u32 kind, flags;
+	u64 stack_id;
 	pid_t ppid;
 };
 

@@ -20,6 +20,7 @@
 #include "probes.h"
 #include "region.h"
 #include "report.h"
+#include "stack.h"
 #include "watch.h"
 
 static struct genl_family mw_family;
@@ -34,6 +35,7 @@ static const struct genl_multicast_group mw_mcgrps[] = {
 static const struct nla_policy watch_policy[MEMWATCH_A_WATCH_MAX + 1] = {
 	[MEMWATCH_A_WATCH_PID] = NLA_POLICY_MIN(NLA_U32, 1),
 	[MEMWATCH_A_WATCH_FLAGS] = { .type = NLA_U32 },
+	[MEMWATCH_A_WATCH_FILL_EVERY] = { .type = NLA_U32 },
 };
 
 static const struct nla_policy unwatch_policy[MEMWATCH_A_WATCH_MAX + 1] = {
@@ -46,6 +48,14 @@ static const struct nla_policy watches_policy[MEMWATCH_A_WATCH_MAX + 1] = {
 
 static const struct nla_policy regions_policy[MEMWATCH_A_REGION_MAX + 1] = {
 	[MEMWATCH_A_REGION_PID] = NLA_POLICY_MIN(NLA_U32, 1),
+};
+
+static const struct nla_policy stacks_policy[MEMWATCH_A_STACK_MAX + 1] = {
+	[MEMWATCH_A_STACK_PID] = NLA_POLICY_MIN(NLA_U32, 1),
+};
+
+static const struct nla_policy code_maps_policy[MEMWATCH_A_CODE_MAP_MAX + 1] = {
+	[MEMWATCH_A_CODE_MAP_PID] = NLA_POLICY_MIN(NLA_U32, 1),
 };
 
 /*
@@ -182,7 +192,11 @@ static int put_watch(struct sk_buff *msg, const struct memwatch_report *rep)
 	    nla_put_u64_64bit(msg, MEMWATCH_A_WATCH_DROPPED_REGIONS,
 			      rep->dropped_regions, MEMWATCH_A_WATCH_PAD) ||
 	    nla_put_u64_64bit(msg, MEMWATCH_A_WATCH_DROPPED_EVENTS,
-			      rep->dropped_events, MEMWATCH_A_WATCH_PAD))
+			      rep->dropped_events, MEMWATCH_A_WATCH_PAD) ||
+	    nla_put_u32(msg, MEMWATCH_A_WATCH_FILL_EVERY, rep->fill_every) ||
+	    nla_put_u32(msg, MEMWATCH_A_WATCH_STACKS, rep->nr_stacks) ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_WATCH_DROPPED_STACKS,
+			      rep->dropped_stacks, MEMWATCH_A_WATCH_PAD))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -241,6 +255,7 @@ static int watch_doit(struct sk_buff *skb, struct genl_info *info)
 	struct nlattr *pid_attr = info->attrs[MEMWATCH_A_WATCH_PID];
 	struct memwatch_target *t;
 	struct task_struct *task;
+	u32 fill_every = READ_ONCE(memwatch_fill_every);
 	u32 flags = 0;
 	pid_t tgid;
 	int ret;
@@ -250,6 +265,8 @@ static int watch_doit(struct sk_buff *skb, struct genl_info *info)
 		return ret;
 	if (info->attrs[MEMWATCH_A_WATCH_FLAGS])
 		flags = nla_get_u32(info->attrs[MEMWATCH_A_WATCH_FLAGS]);
+	if (info->attrs[MEMWATCH_A_WATCH_FILL_EVERY])
+		fill_every = nla_get_u32(info->attrs[MEMWATCH_A_WATCH_FILL_EVERY]);
 	if (flags & ~__MEMWATCH_WATCH_F_ALL) {
 		NL_SET_ERR_MSG_ATTR(info->extack,
 				    info->attrs[MEMWATCH_A_WATCH_FLAGS],
@@ -268,7 +285,7 @@ static int watch_doit(struct sk_buff *skb, struct genl_info *info)
 	else if (!memwatch_probes_ready())
 		ret = -EOPNOTSUPP;
 	else
-		ret = memwatch_watch(task, flags);
+		ret = memwatch_watch(task, flags, fill_every);
 	put_task_struct(task);
 	switch (ret) {
 	case 0:
@@ -505,6 +522,22 @@ static int put_extent(struct sk_buff *msg, const struct memwatch_rep_extent *e)
 	return 0;
 }
 
+static int put_fill(struct sk_buff *msg, const struct mw_fill *f)
+{
+	struct nlattr *nest = nla_nest_start(msg, MEMWATCH_A_REGION_FILL);
+
+	if (!nest ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_FILL_STACK_ID, f->stack_id,
+			      MEMWATCH_A_FILL_PAD) ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_FILL_BYTES, f->bytes,
+			      MEMWATCH_A_FILL_PAD)) {
+		nla_nest_cancel(msg, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
 static int put_region(struct sk_buff *msg, const struct memwatch_report *rep,
 		      const struct memwatch_rep_region *r)
 {
@@ -531,8 +564,15 @@ static int put_region(struct sk_buff *msg, const struct memwatch_report *rep,
 	    nla_put_string(msg, MEMWATCH_A_REGION_CREATOR_LAST_COMM,
 			   r->creator_last_comm) ||
 	    nla_put_u64_64bit(msg, MEMWATCH_A_REGION_OTHER_FAULTED,
-			      r->other_faulted, pad))
+			      r->other_faulted, pad) ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_REGION_STACK_ID, r->stack_id,
+			      pad) ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_REGION_FILL_OTHER, r->fill_other,
+			      pad))
 		return -EMSGSIZE;
+	for (i = 0; i < MW_FILL_SLOTS && r->fills[i].stack_id; i++)
+		if (put_fill(msg, &r->fills[i]))
+			return -EMSGSIZE;
 	for (i = 0; i < r->nr_threads; i++)
 		if (put_thread(msg, &rep->threads[r->first_thread + i]))
 			return -EMSGSIZE;
@@ -590,6 +630,184 @@ static int regions_done(struct netlink_callback *cb)
 	return 0;
 }
 
+/* ---- GET_STACKS and GET_CODE_MAPS --------------------------------------- */
+
+/* A stack's bytes go in pieces small enough for any dump message. */
+#define MW_STACK_PIECE	2048
+
+/**
+ * struct stacks_ctx - a GET_STACKS or GET_CODE_MAPS dump, in cb->ctx
+ * @t: the watch, referenced
+ * @next: GET_STACKS: the id of the stack to send next or go on with;
+ *	GET_CODE_MAPS: the index of the next mapping
+ * @offset: GET_STACKS: where the next piece of that stack starts
+ * @begun: the request was checked
+ *
+ * Entries are sent straight from the watch, under its lock: a stack added
+ * while the dump runs is sent if its id comes later; one dropped by an
+ * exec is not.
+ */
+struct stacks_ctx {
+	struct memwatch_target *t;
+	u64 next;
+	u32 offset;
+	bool begun;
+};
+
+static int stacks_begin(struct netlink_callback *cb, int pid_attr)
+{
+	struct stacks_ctx *ctx = (struct stacks_ctx *)cb->ctx;
+	struct nlattr **attrs = memwatch_dump_attrs(cb);
+	int ret;
+
+	ctx->begun = true;
+	ret = check_perm(cb->skb, cb->extack);
+	if (ret)
+		return ret;
+	if (!attrs[pid_attr]) {
+		NL_SET_ERR_ATTR_MISS(cb->extack, NULL, pid_attr);
+		NL_SET_ERR_MSG(cb->extack, "pid attribute is required");
+		return -EINVAL;
+	}
+	ctx->t = lookup(attrs[pid_attr], cb->extack, &ret);
+	return ctx->t ? 0 : ret;
+}
+
+static int stacks_start(struct netlink_callback *cb)
+{
+	BUILD_BUG_ON(sizeof(struct stacks_ctx) > sizeof(cb->ctx));
+	/* see watches_start() */
+	return cb->extack ? stacks_begin(cb, MEMWATCH_A_STACK_PID) : 0;
+}
+
+static int code_maps_start(struct netlink_callback *cb)
+{
+	return cb->extack ? stacks_begin(cb, MEMWATCH_A_CODE_MAP_PID) : 0;
+}
+
+/* One piece of @s, from @offset. */
+static int put_stack_piece(struct sk_buff *msg, const struct mw_stack *s,
+			   u32 offset)
+{
+	const int pad = MEMWATCH_A_STACK_PAD;
+	u32 len = min_t(u32, s->size - offset, MW_STACK_PIECE);
+
+	if (nla_put_u64_64bit(msg, MEMWATCH_A_STACK_ID, s->id, pad) ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_STACK_NS, s->ns, pad) ||
+	    nla_put_u32(msg, MEMWATCH_A_STACK_SIZE, s->size) ||
+	    nla_put_u32(msg, MEMWATCH_A_STACK_OFFSET, offset))
+		return -EMSGSIZE;
+	if (!offset && nla_put(msg, MEMWATCH_A_STACK_REGS, sizeof(s->regs),
+			       s->regs))
+		return -EMSGSIZE;
+	if (len && nla_put(msg, MEMWATCH_A_STACK_DATA, len, s->data + offset))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int stacks_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct stacks_ctx *ctx = (struct stacks_ctx *)cb->ctx;
+	struct memwatch_target *t;
+	struct mw_stack *s;
+	int ret = 0;
+
+	if (!ctx->begun) {
+		ret = stacks_begin(cb, MEMWATCH_A_STACK_PID);
+		if (ret)
+			return ret;
+	}
+	t = ctx->t;
+	spin_lock(&t->lock);
+	list_for_each_entry(s, &t->stacks, node) {
+		if (s->id < ctx->next)
+			continue;
+		if (s->id > ctx->next) {	/* the one being sent is gone */
+			ctx->next = s->id;
+			ctx->offset = 0;
+		}
+		do {
+			void *hdr = genlmsg_put(skb,
+						NETLINK_CB(cb->skb).portid,
+						cb->nlh->nlmsg_seq, &mw_family,
+						NLM_F_MULTI,
+						MEMWATCH_CMD_GET_STACKS);
+
+			if (!hdr || put_stack_piece(skb, s, ctx->offset)) {
+				if (hdr)
+					genlmsg_cancel(skb, hdr);
+				goto full;
+			}
+			genlmsg_end(skb, hdr);
+			ctx->offset += MW_STACK_PIECE;
+		} while (ctx->offset < s->size);
+		ctx->next = s->id + 1;
+		ctx->offset = 0;
+	}
+	/* everything sent: the next call finds nothing past the last id */
+	ctx->next = t->next_stack_id + 1;
+full:
+	spin_unlock(&t->lock);
+	return skb->len;
+}
+
+static int put_code_map(struct sk_buff *msg, const struct mw_code_map *m)
+{
+	const int pad = MEMWATCH_A_CODE_MAP_PAD;
+
+	if (nla_put_u64_64bit(msg, MEMWATCH_A_CODE_MAP_START, m->start, pad) ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_CODE_MAP_END, m->end, pad) ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_CODE_MAP_PGOFF, m->pgoff, pad) ||
+	    nla_put_u64_64bit(msg, MEMWATCH_A_CODE_MAP_NS, m->ns, pad) ||
+	    nla_put_string(msg, MEMWATCH_A_CODE_MAP_PATH, m->path))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int code_maps_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct stacks_ctx *ctx = (struct stacks_ctx *)cb->ctx;
+	struct memwatch_target *t;
+	struct mw_code_map *m;
+	u64 idx = 0;
+	int ret;
+
+	if (!ctx->begun) {
+		ret = stacks_begin(cb, MEMWATCH_A_CODE_MAP_PID);
+		if (ret)
+			return ret;
+	}
+	t = ctx->t;
+	spin_lock(&t->lock);
+	list_for_each_entry(m, &t->code_maps, node) {
+		void *hdr;
+
+		if (idx++ < ctx->next)
+			continue;
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+				  cb->nlh->nlmsg_seq, &mw_family, NLM_F_MULTI,
+				  MEMWATCH_CMD_GET_CODE_MAPS);
+		if (!hdr || put_code_map(skb, m)) {
+			if (hdr)
+				genlmsg_cancel(skb, hdr);
+			break;
+		}
+		genlmsg_end(skb, hdr);
+		ctx->next++;
+	}
+	spin_unlock(&t->lock);
+	return skb->len;
+}
+
+static int stacks_done(struct netlink_callback *cb)
+{
+	struct stacks_ctx *ctx = (struct stacks_ctx *)cb->ctx;
+
+	if (ctx->t)
+		memwatch_target_put(ctx->t);
+	return 0;
+}
+
 /* ---- family ------------------------------------------------------------- */
 
 static const struct genl_ops mw_ops[] = {
@@ -623,6 +841,22 @@ static const struct genl_ops mw_ops[] = {
 		.done = regions_done,
 		.policy = regions_policy,
 		.maxattr = MEMWATCH_A_REGION_MAX,
+	},
+	{
+		.cmd = MEMWATCH_CMD_GET_STACKS,
+		.start = stacks_start,
+		.dumpit = stacks_dumpit,
+		.done = stacks_done,
+		.policy = stacks_policy,
+		.maxattr = MEMWATCH_A_STACK_MAX,
+	},
+	{
+		.cmd = MEMWATCH_CMD_GET_CODE_MAPS,
+		.start = code_maps_start,
+		.dumpit = code_maps_dumpit,
+		.done = stacks_done,
+		.policy = code_maps_policy,
+		.maxattr = MEMWATCH_A_CODE_MAP_MAX,
 	},
 };
 
@@ -732,6 +966,10 @@ static int put_event(struct sk_buff *msg, const struct memwatch_event *ev)
 	    nla_put_u64_64bit(msg, MEMWATCH_A_EVENT_REGION_END, ev->end, pad) ||
 	    nla_put_u32(msg, MEMWATCH_A_EVENT_REGION_KIND, ev->kind) ||
 	    nla_put_u32(msg, MEMWATCH_A_EVENT_REGION_FLAGS, ev->flags))
+		return -EMSGSIZE;
+	if (ev->type == MEMWATCH_EVENT_REGION_NEW && ev->stack_id &&
+	    nla_put_u64_64bit(msg, MEMWATCH_A_EVENT_STACK_ID, ev->stack_id,
+			      pad))
 		return -EMSGSIZE;
 	return 0;
 }

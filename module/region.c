@@ -28,6 +28,7 @@
 
 #include "event.h"
 #include "region.h"
+#include "stack.h"
 #include "vaddr.h"
 #include "watch.h"
 
@@ -299,6 +300,7 @@ static void post_region_event(struct memwatch_target *t, u32 type,
 		.end = end,
 		.kind = r->kind,
 		.flags = r->flags,
+		.stack_id = r->stack_id,
 	};
 
 	if (current->mm == t->mm) {
@@ -503,6 +505,8 @@ void __memwatch_region_add(struct memwatch_target *t, struct mw_region *r,
  * @end: one past the last
  * @kind: enum memwatch_region_kind
  * @flags: MEMWATCH_REGION_F_*
+ * @stack: the creating call's stack sample, or NULL; see
+ *	__memwatch_stack_add() for who frees it
  *
  * Allocates without sleeping, from the watch's spares first. On failure
  * the range is still taken from older regions and the loss is counted.
@@ -511,7 +515,8 @@ void __memwatch_region_add(struct memwatch_target *t, struct mw_region *r,
  */
 struct mw_region *__memwatch_region_new(struct memwatch_target *t,
 					unsigned long start, unsigned long end,
-					u32 kind, u32 flags)
+					u32 kind, u32 flags,
+					struct mw_stack **stack)
 {
 	struct mw_region *r;
 	struct mw_extent *e;
@@ -533,6 +538,8 @@ struct mw_region *__memwatch_region_new(struct memwatch_target *t,
 	r->creator_tid = task_pid_nr_ns(current, t->ns);
 	memwatch_copy_comm(r->creator_comm, current);
 	memcpy(r->creator_last_comm, r->creator_comm, TASK_COMM_LEN);
+	if (stack)
+		r->stack_id = __memwatch_stack_add(t, stack);
 	__memwatch_region_add(t, r, e, start, end);
 	return r;
 drop:
@@ -552,8 +559,10 @@ drop:
  * thread faulting in a loop finds itself first. Entries come from the
  * watch's pool; past max_threads_per_region, or when none can be had,
  * the bytes count as other threads'.
+ *
+ * Return: true for current's first fault in @r that has an entry.
  */
-void __memwatch_credit_thread(struct memwatch_target *t, struct mw_region *r,
+bool __memwatch_credit_thread(struct memwatch_target *t, struct mw_region *r,
 			      u64 bytes)
 {
 	pid_t gtid = current->pid;
@@ -568,12 +577,12 @@ void __memwatch_credit_thread(struct memwatch_target *t, struct mw_region *r,
 			a->next = r->attrs;
 			r->attrs = a;
 		}
-		return;
+		return false;
 	}
 	if (r->attr_closed ||
 	    r->nr_attrs >= READ_ONCE(memwatch_max_threads_per_region)) {
 		r->other_faulted += bytes;
-		return;
+		return false;
 	}
 	a = t->attr_free;
 	if (a) {
@@ -592,7 +601,7 @@ void __memwatch_credit_thread(struct memwatch_target *t, struct mw_region *r,
 		if (!a) {
 			r->attr_closed = true;
 			r->other_faulted += bytes;
-			return;
+			return false;
 		}
 		atomic64_add(sizeof(*a), &mw_mem);
 	}
@@ -604,6 +613,7 @@ void __memwatch_credit_thread(struct memwatch_target *t, struct mw_region *r,
 	r->attrs = a;
 	r->nr_attrs++;
 	t->nr_attrs++;
+	return true;
 }
 
 /**
@@ -657,7 +667,8 @@ static void __note_special(struct memwatch_target *t, struct mw_region *r)
  * @gfp: allocation flags: GFP_KERNEL only where the caller may sleep
  *
  * At watch time the regions are preexisting, creator unknown; after an
- * exec, the program loader made them in @task's exec.
+ * exec, the program loader made them in @task's exec. Executable file
+ * mappings go to the code-map log.
  */
 void memwatch_snapshot(struct memwatch_target *t, struct mm_struct *mm,
 		       struct task_struct *task, gfp_t gfp)
@@ -670,6 +681,8 @@ void memwatch_snapshot(struct memwatch_target *t, struct mm_struct *mm,
 		struct mw_region *r;
 		struct mw_extent *e;
 
+		/* the code that later call stacks may run (stack.h) */
+		memwatch_code_map_note(t, vma, gfp);
 		if (!vma_is_anonymous(vma) && !memwatch_shared_anon(vma))
 			continue;
 		r = memwatch_region_alloc(gfp | __GFP_NOWARN);

@@ -22,6 +22,7 @@
 
 struct memwatch_target;
 struct mm_struct;
+struct mw_stack;
 struct task_struct;
 struct work_struct;
 
@@ -39,6 +40,19 @@ struct mw_attr {
 	pid_t tid;
 	u64 faulted;
 	char comm[TASK_COMM_LEN];
+};
+
+/* Filling stacks a region keeps; the bytes of others are summed. */
+#define MW_FILL_SLOTS	4
+
+/**
+ * struct mw_fill - faulted bytes credited to one sampled fault stack
+ * @stack_id: the stack (stack.h)
+ * @bytes: faulted bytes its samples stand for
+ */
+struct mw_fill {
+	u64 stack_id;
+	u64 bytes;
 };
 
 /**
@@ -67,6 +81,10 @@ struct mw_attr {
  * @creator_tid: creating thread in the watcher's pid namespace, 0 if unknown
  * @creator_comm: its name when it created the region
  * @creator_last_comm: its latest name: now, or when it exited
+ * @stack_id: the creating system call's call stack (stack.h), 0 if none
+ * @fills: the stacks of sampled faults here, and the bytes they stand for
+ * @fill_other: bytes of samples past MW_FILL_SLOTS stacks or not kept
+ * @fill_pending: bytes faulted since the region's latest sample
  */
 struct mw_region {
 	struct list_head node;
@@ -86,6 +104,10 @@ struct mw_region {
 	pid_t creator_tid;
 	char creator_comm[TASK_COMM_LEN];
 	char creator_last_comm[TASK_COMM_LEN];
+	u64 stack_id;
+	struct mw_fill fills[MW_FILL_SLOTS];
+	u64 fill_other;
+	u64 fill_pending;
 };
 
 /**
@@ -145,14 +167,15 @@ void __memwatch_region_add(struct memwatch_target *t, struct mw_region *r,
 			   unsigned long end);
 struct mw_region *__memwatch_region_new(struct memwatch_target *t,
 					unsigned long start, unsigned long end,
-					u32 kind, u32 flags);
+					u32 kind, u32 flags,
+					struct mw_stack **stack);
 void __memwatch_cut(struct memwatch_target *t, unsigned long start,
 		    unsigned long end, bool subtract);
 void __memwatch_split_at(struct memwatch_target *t, unsigned long addr);
 void __memwatch_flush_pending(struct memwatch_target *t,
 			      struct mw_pending *p);
 void __memwatch_flush_all_pending(struct memwatch_target *t);
-void __memwatch_credit_thread(struct memwatch_target *t, struct mw_region *r,
+bool __memwatch_credit_thread(struct memwatch_target *t, struct mw_region *r,
 			      u64 bytes);
 void __memwatch_drop_regions(struct memwatch_target *t);
 void __memwatch_finalize(struct memwatch_target *t, struct mm_struct *mm,

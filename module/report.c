@@ -113,6 +113,9 @@ static int __copy_watch(struct memwatch_target *t, struct memwatch_report *rep,
 		memcpy(rr->creator_comm, r->creator_comm, TASK_COMM_LEN);
 		memcpy(rr->creator_last_comm, r->creator_last_comm,
 		       TASK_COMM_LEN);
+		rr->stack_id = r->stack_id;
+		memcpy(rr->fills, r->fills, sizeof(rr->fills));
+		rr->fill_other = r->fill_other;
 		rr->reserved = r->fin_reserved;
 		rr->committed = r->fin_committed;
 		rr->touched = r->fin_touched;
@@ -152,6 +155,9 @@ static int __copy_watch(struct memwatch_target *t, struct memwatch_report *rep,
 	rep->execs = t->execs;
 	rep->dropped_regions = t->dropped_regions;
 	rep->dropped_events = t->dropped_events;
+	rep->nr_stacks = t->nr_stacks;
+	rep->fill_every = t->fill_every;
+	rep->dropped_stacks = t->dropped_stacks;
 	return 0;
 }
 

@@ -10,6 +10,8 @@
 #include <linux/sched.h>
 #include <linux/types.h>
 
+#include "region.h"
+
 struct memwatch_target;
 struct pid_namespace;
 
@@ -42,6 +44,9 @@ struct memwatch_rep_thread {
  * @creator_tid: creating thread, 0 if unknown
  * @creator_comm: its name when it created the region
  * @creator_last_comm: its latest name
+ * @stack_id: its creating call stack, 0 if none
+ * @fills: sampled filling stacks, stack id 0 past the last
+ * @fill_other: bytes of samples not in @fills
  * @first_thread: index of its first entry in &memwatch_report.threads
  * @nr_threads: entries there, most faulted first
  * @first_extent: index of its first entry in &memwatch_report.extents
@@ -56,6 +61,9 @@ struct memwatch_rep_region {
 	pid_t creator_tid;
 	char creator_comm[TASK_COMM_LEN];
 	char creator_last_comm[TASK_COMM_LEN];
+	u64 stack_id;
+	struct mw_fill fills[MW_FILL_SLOTS];
+	u64 fill_other;
 	u32 first_thread, nr_threads;
 	u32 first_extent, nr_extents;
 };
@@ -79,6 +87,9 @@ struct memwatch_rep_extent {
  * @execs: execs seen
  * @dropped_regions: mappings memwatch could not track
  * @dropped_events: events not delivered
+ * @fill_every: fault stacks sampled, one in this many
+ * @nr_stacks: call stacks held
+ * @dropped_stacks: call stacks and code maps not kept
  * @reserved: sum over regions
  * @committed: sum over regions
  * @touched: sum over regions
@@ -98,6 +109,8 @@ struct memwatch_report {
 	u64 watch_ns;
 	u32 execs;
 	u64 dropped_regions, dropped_events;
+	u32 nr_stacks, fill_every;
+	u64 dropped_stacks;
 	u64 reserved, committed, touched, peak, faulted;
 	u32 nr_regions;
 	struct memwatch_rep_region *regions;

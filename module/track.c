@@ -23,6 +23,7 @@
 #include <uapi/linux/memwatch.h>
 
 #include "region.h"
+#include "stack.h"
 #include "track.h"
 #include "vaddr.h"
 #include "watch.h"
@@ -94,6 +95,7 @@ out:
 void memwatch_track_mmap_end(struct mm_struct *mm, unsigned long ret,
 			     unsigned long len, unsigned long flags)
 {
+	struct mw_stack *stack = NULL;
 	struct memwatch_target *t;
 	bool inside = false;
 
@@ -101,18 +103,29 @@ void memwatch_track_mmap_end(struct mm_struct *mm, unsigned long ret,
 	t = memwatch_lookup(mm);
 	if (!t)
 		goto out;
+	if (!IS_ERR_VALUE(ret) && !(flags & MAP_ANONYMOUS)) {
+		/* code that call stacks may run: name it */
+		struct vm_area_struct *vma = find_vma(mm, ret);
+
+		if (vma && vma->vm_start == ret)
+			memwatch_code_map_note(t, vma, GFP_NOWAIT);
+	}
+	if (!IS_ERR_VALUE(ret) && (flags & MAP_ANONYMOUS))
+		stack = memwatch_stack_capture(t);
 	spin_lock(&t->lock);
 	if (t->fixed_task == current) {
 		inside = t->fixed_inside;
 		t->fixed_task = NULL;
 	}
-	if (!IS_ERR_VALUE(ret) && (flags & MAP_ANONYMOUS) && !inside)
+	if (!IS_ERR_VALUE(ret) && (flags & MAP_ANONYMOUS) && !inside) {
 		__memwatch_region_new(t, ret, ret + PAGE_ALIGN(len),
 				      MEMWATCH_REGION_KIND_MMAP,
-				      map_flags(flags));
+				      map_flags(flags), &stack);
+	}
 	spin_unlock(&t->lock);
 out:
 	rcu_read_unlock();
+	memwatch_stack_free(stack);
 }
 
 /**
@@ -183,6 +196,7 @@ void memwatch_track_brk(struct mm_struct *mm, unsigned long addr,
 			unsigned long len)
 {
 	unsigned long end = addr + PAGE_ALIGN(len);
+	struct mw_stack *stack = NULL;
 	struct memwatch_target *t;
 	struct mw_extent *e;
 
@@ -193,6 +207,9 @@ void memwatch_track_brk(struct mm_struct *mm, unsigned long addr,
 	t = memwatch_lookup(mm);
 	if (!t)
 		goto out;
+	/* taken only when the heap becomes a region, its first growth */
+	if (!READ_ONCE(t->heap))
+		stack = memwatch_stack_capture(t);
 	spin_lock(&t->lock);
 	e = addr > 0 ? memwatch_extent_at(t, addr - 1) : NULL;
 	if (t->heap && e && e->region == t->heap && e->end == addr) {
@@ -203,13 +220,14 @@ void memwatch_track_brk(struct mm_struct *mm, unsigned long addr,
 
 		r = __memwatch_region_new(t, addr, end,
 					  MEMWATCH_REGION_KIND_HEAP,
-					  MEMWATCH_REGION_F_PRIVATE);
+					  MEMWATCH_REGION_F_PRIVATE, &stack);
 		if (r && !t->heap)
 			t->heap = r;
 	}
 	spin_unlock(&t->lock);
 out:
 	rcu_read_unlock();
+	memwatch_stack_free(stack);
 }
 
 /**
@@ -230,7 +248,7 @@ void memwatch_track_move(struct vm_area_struct *vma, unsigned long old_addr,
 	struct memwatch_target *t;
 	struct mw_region *last = NULL;
 	struct mw_extent *e;
-	u64 moved = 0;
+	u64 moved = 0, new_id = 0;
 
 	rcu_read_lock();
 	t = memwatch_lookup(mm);
@@ -283,14 +301,31 @@ add_new:
 		if (vma->vm_flags & VM_NORESERVE)
 			flags |= MEMWATCH_REGION_F_NORESERVE;
 		r = __memwatch_region_new(t, new_addr, new_addr + new_len,
-					  MEMWATCH_REGION_KIND_MREMAP, flags);
+					  MEMWATCH_REGION_KIND_MREMAP, flags,
+					  NULL);
 		if (r) {
 			r->live += moved;
 			t->live += moved;
+			new_id = r->id;
 		}
 	}
 unlock:
 	spin_unlock(&t->lock);
+	/*
+	 * Only now is it known that a region was made: take its call stack
+	 * and give it to the region if nothing replaced it meanwhile (the
+	 * mmap_lock is still held for writing: nothing can).
+	 */
+	if (new_id) {
+		struct mw_stack *stack = memwatch_stack_capture(t);
+
+		spin_lock(&t->lock);
+		e = memwatch_extent_at(t, new_addr);
+		if (e && e->region->id == new_id)
+			e->region->stack_id = __memwatch_stack_add(t, &stack);
+		spin_unlock(&t->lock);
+		memwatch_stack_free(stack);
+	}
 out:
 	rcu_read_unlock();
 }
@@ -367,6 +402,42 @@ out:
 	rcu_read_unlock();
 }
 
+/*
+ * A fault added @bytes to @r: sample current's stack if this is its first
+ * fault here or the watch's turn to sample. A sample stands for the bytes
+ * faulted into @r since its previous one, so that the bytes the filling
+ * stacks are credited with add up to (nearly) the region's faulted bytes.
+ */
+static void __fill(struct memwatch_target *t, struct mw_region *r, u64 bytes,
+		   bool first)
+{
+	struct mw_stack *s;
+	u64 id;
+	int i;
+
+	r->fill_pending += bytes;
+	if (!t->fill_every)
+		return;
+	if (!first && t->fill_countdown > 1) {
+		t->fill_countdown--;
+		return;
+	}
+	t->fill_countdown = t->fill_every;
+	s = memwatch_stack_capture(t);
+	id = __memwatch_stack_add(t, &s);
+	memwatch_stack_free(s);
+	for (i = 0; id && i < MW_FILL_SLOTS; i++) {
+		if (r->fills[i].stack_id == id || !r->fills[i].stack_id) {
+			r->fills[i].stack_id = id;
+			r->fills[i].bytes += r->fill_pending;
+			r->fill_pending = 0;
+			return;
+		}
+	}
+	r->fill_other += r->fill_pending;
+	r->fill_pending = 0;
+}
+
 /* Region for a page at @addr of @vma: its extent, or the growing stack. */
 static struct mw_region *__page_region(struct memwatch_target *t,
 				       struct vm_area_struct *vma,
@@ -416,7 +487,8 @@ static void __page_range(struct memwatch_target *t, struct vm_area_struct *vma,
 			r->peak = max_t(s64, r->peak, r->live);
 			if (fault) {
 				r->faulted += bytes;
-				__memwatch_credit_thread(t, r, bytes);
+				__fill(t, r, bytes,
+				       __memwatch_credit_thread(t, r, bytes));
 			}
 		}
 		addr = next;
@@ -465,7 +537,8 @@ void memwatch_track_page_add(struct memwatch_target *t,
 		p->bytes = bytes;
 		if (fault) {
 			r->faulted += bytes;
-			__memwatch_credit_thread(t, r, bytes);
+			__fill(t, r, bytes,
+			       __memwatch_credit_thread(t, r, bytes));
 		}
 	}
 out:

@@ -26,6 +26,7 @@
 
 #include "event.h"
 #include "region.h"
+#include "stack.h"
 #include "watch.h"
 
 unsigned int memwatch_max_watches = 64;
@@ -242,6 +243,7 @@ void memwatch_exec(struct task_struct *task)
 		mw_nr_exited--;
 	spin_lock(&t->lock);
 	__memwatch_drop_regions(t);
+	__memwatch_stacks_drop(t);
 	t->execs++;
 	memwatch_copy_comm(t->comm, task);
 	WRITE_ONCE(t->mm, mm);
@@ -300,6 +302,7 @@ static void target_free(struct memwatch_target *t)
 {
 	cancel_work_sync(&t->refill);
 	memwatch_region_free_all(t);
+	__memwatch_stacks_drop(t);
 	pr_debug("target %p destroyed\n", t);
 	free_percpu(t->pending);
 	put_pid(t->pid);
@@ -458,7 +461,8 @@ int memwatch_target_may_read(struct memwatch_target *t)
  * that may not sleep, its attribution pool is left to the refill worker.
  */
 static struct memwatch_target *target_alloc(struct task_struct *task,
-					    u32 flags, struct pid_namespace *ns,
+					    u32 flags, u32 fill_every,
+					    struct pid_namespace *ns,
 					    gfp_t gfp)
 {
 	struct memwatch_target *t = kzalloc(sizeof(*t), gfp);
@@ -476,11 +480,15 @@ static struct memwatch_target *target_alloc(struct task_struct *task,
 	t->extents = RB_ROOT;
 	INIT_LIST_HEAD(&t->regions);
 	INIT_LIST_HEAD(&t->spare_regions);
+	INIT_LIST_HEAD(&t->stacks);
+	hash_init(t->stack_hash);
+	INIT_LIST_HEAD(&t->code_maps);
 	INIT_WORK(&t->refill, memwatch_attr_refill);
 	t->pid = get_task_pid(task, PIDTYPE_TGID);
 	t->ns = get_pid_ns(ns);
 	t->uid = task_uid(task);
 	t->flags = flags;
+	t->fill_every = flags & MEMWATCH_WATCH_F_NO_STACKS ? 0 : fill_every;
 	t->state = MEMWATCH_WATCH_STATE_LIVE;
 	t->start_ns = ktime_get_ns();
 	t->next_id = 1;
@@ -536,7 +544,8 @@ static void follow(struct memwatch_target *pt,
 	struct memwatch_event ev = { .type = MEMWATCH_EVENT_FORK };
 	bool ok = false;
 
-	t = target_alloc(child, pt->flags, pt->ns, GFP_NOWAIT | __GFP_NOWARN);
+	t = target_alloc(child, pt->flags, pt->fill_every, pt->ns,
+			 GFP_NOWAIT | __GFP_NOWARN);
 	if (!t)
 		goto drop;
 	spin_lock(&mw_lock);
@@ -575,13 +584,14 @@ drop:
  * memwatch_watch() - start watching @task's thread group
  * @task: any thread of the process
  * @flags: MEMWATCH_WATCH_F_*
+ * @fill_every: sample the stack of one fault in this many (0: none)
  *
  * The caller has checked that every hook is in place.
  *
  * Return: 0, -EPERM, -EINVAL (no address space), -EEXIST, -ENOSPC or
  * -ENOMEM.
  */
-int memwatch_watch(struct task_struct *task, u32 flags)
+int memwatch_watch(struct task_struct *task, u32 flags, u32 fill_every)
 {
 	struct memwatch_target *t;
 	struct mm_struct *mm;
@@ -592,7 +602,8 @@ int memwatch_watch(struct task_struct *task, u32 flags)
 	mm = get_task_mm(task);
 	if (!mm)
 		return -EINVAL;
-	t = target_alloc(task, flags, task_active_pid_ns(current), GFP_KERNEL);
+	t = target_alloc(task, flags, fill_every, task_active_pid_ns(current),
+			 GFP_KERNEL);
 	if (!t) {
 		mmput(mm);
 		return -ENOMEM;

@@ -44,6 +44,7 @@ struct pid_namespace;
  * @ns: the watcher's pid namespace: tids are reported in it
  * @uid: the process's real uid at watch time, for access to final data
  * @flags: MEMWATCH_WATCH_F_* given at watch time
+ * @fill_every: one fault in this many has its stack sampled (0: none)
  * @state: enum memwatch_watch_state
  * @listed: on mw_targets (mw_lock)
  * @start_ns: ktime_get_ns() when the watch started
@@ -75,6 +76,14 @@ struct pid_namespace;
  * @fixed_task: task inside do_mmap(MAP_FIXED), whose implicit unmap was
  *	already accounted for by memwatch_track_mmap_begin()
  * @fixed_inside: that mapping lies inside one region and re-commits it
+ * @stacks: call-stack samples, oldest first (stack.h)
+ * @stack_hash: the same, by hash
+ * @nr_stacks: samples held
+ * @next_stack_id: id of the latest sample added
+ * @dropped_stacks: samples and code maps not kept
+ * @code_maps: executable file mappings logged, oldest first
+ * @nr_code_maps: entries on @code_maps
+ * @fill_countdown: faults until the next sampled one
  */
 struct memwatch_target {
 	struct hlist_node hnode;
@@ -86,6 +95,7 @@ struct memwatch_target {
 	struct pid_namespace *ns;
 	kuid_t uid;
 	u32 flags;
+	u32 fill_every;
 	u32 state;
 	bool listed;
 	u64 start_ns, end_ns;
@@ -115,6 +125,14 @@ struct memwatch_target {
 	u64 dropped_regions, dropped_events;
 	struct task_struct *fixed_task;
 	bool fixed_inside;
+	struct list_head stacks;
+	DECLARE_HASHTABLE(stack_hash, 8);
+	u32 nr_stacks;
+	u64 next_stack_id;
+	u64 dropped_stacks;
+	struct list_head code_maps;
+	u32 nr_code_maps;
+	u32 fill_countdown;
 };
 
 /* The live watches, keyed by mm; written under mw_lock, read under RCU. */
@@ -164,7 +182,7 @@ void memwatch_target_put(struct memwatch_target *t);
 struct memwatch_target *memwatch_target_get_nth(unsigned long idx);
 bool memwatch_target_exited(struct memwatch_target *t);
 int memwatch_target_may_read(struct memwatch_target *t);
-int memwatch_watch(struct task_struct *task, u32 flags);
+int memwatch_watch(struct task_struct *task, u32 flags, u32 fill_every);
 int memwatch_unwatch(struct memwatch_target *t);
 unsigned long memwatch_generation(void);
 unsigned int memwatch_watch_count(void);

@@ -107,6 +107,13 @@
  *            regions of kind MEMWATCH_REGION_KIND_PREEXISTING. A child that
  *            would exceed max_watches is not watched and the parent's
  *            MEMWATCH_A_WATCH_DROPPED_EVENTS counts it.
+ *        MEMWATCH_WATCH_F_NO_STACKS: take no call stacks (see
+ *            MEMWATCH_CMD_GET_STACKS); regions have stack id 0 and no
+ *            filling stacks.
+ *    MEMWATCH_A_WATCH_FILL_EVERY: NLA_U32, optional: the call stack of a
+ *        thread's first page fault in each region is sampled, and of one
+ *        fault in this many of the process's faults; 0 samples none.
+ *        Default: module parameter fill_every.
  *
  * Replies with the watch as MEMWATCH_CMD_GET_WATCHES describes it.
  * EEXIST if it is watched (unless MEMWATCH_WATCH_F_EXISTING_OK), ENOSPC past
@@ -151,6 +158,12 @@
  *                                      was short; non-zero means the totals
  *                                      miss them
  *    MEMWATCH_A_WATCH_DROPPED_EVENTS: NLA_U64, events not delivered
+ *    MEMWATCH_A_WATCH_FILL_EVERY: NLA_U32, as given at WATCH
+ *    MEMWATCH_A_WATCH_STACKS: NLA_U32, unique call stacks held
+ *    MEMWATCH_A_WATCH_DROPPED_STACKS: NLA_U64, call stacks and code maps
+ *                                     not kept (max_stacks or
+ *                                     max_code_maps reached, or memory was
+ *                                     short): stack id 0 in their place
  *
  * MEMWATCH_CMD_GET_REGIONS (dump)
  * -------------------------------
@@ -176,6 +189,21 @@
  *    MEMWATCH_A_REGION_CREATOR_LAST_COMM: NLA_NUL_STRING, its latest name:
  *                                    now, or when it exited (threads name
  *                                    themselves after they start)
+ *    MEMWATCH_A_REGION_STACK_ID: NLA_U64, the call stack of the system call
+ *                                that created the region (GET_STACKS); 0
+ *                                if none was taken
+ *    MEMWATCH_A_REGION_FILL: NLA_NESTED, repeated, at most 4: the call
+ *                            stacks of sampled page faults in the region
+ *                            (see MEMWATCH_A_WATCH_FILL_EVERY), each with
+ *                            the faulted bytes its samples stand for: a
+ *                            sample stands for the bytes faulted into the
+ *                            region since its previous sample:
+ *        MEMWATCH_A_FILL_STACK_ID: NLA_U64
+ *        MEMWATCH_A_FILL_BYTES: NLA_U64
+ *    MEMWATCH_A_REGION_FILL_OTHER: NLA_U64, bytes of samples whose stacks
+ *                                  are not listed (past 4, or not kept);
+ *                                  the bytes faulted since the region's
+ *                                  latest sample are in no fill figure
  *    MEMWATCH_A_REGION_OTHER_FAULTED: NLA_U64, faulted bytes of threads
  *                                     beyond max_threads_per_region, or
  *                                     that came when memwatch had no room
@@ -212,11 +240,59 @@
  *    MEMWATCH_A_EVENT_REGION_ID, _START, _END: NLA_U64, region events only
  *    MEMWATCH_A_EVENT_REGION_KIND, _FLAGS: NLA_U32, region events only
  *    MEMWATCH_A_EVENT_PPID: NLA_U32, fork events only: the parent
+ *    MEMWATCH_A_EVENT_STACK_ID: NLA_U64, MEMWATCH_EVENT_REGION_NEW only:
+ *                               the region's call stack, if one was taken
  *
  * MEMWATCH_EVENT_REGION_NEW and _GONE describe a region; _EXEC says the
  * process exec'd (its regions were dropped and its new address space's
  * taken); _EXIT that it exited; _FORK that a child of a watch with
  * MEMWATCH_WATCH_F_FOLLOW_FORKS is now watched (PID is the child).
+ *
+ * MEMWATCH_CMD_GET_STACKS (dump)
+ * ------------------------------
+ *
+ * The call stacks of one watch, oldest first. Takes MEMWATCH_A_STACK_PID:
+ * NLA_U32, required. A call stack is what perf record --call-graph dwarf
+ * samples: the thread's user registers at the system call and a copy of
+ * the top of its user stack (module parameter stack_bytes from the stack
+ * pointer up, less where the stack ends), for user space to unwind with
+ * the binaries' CFI; the code it ran is named by GET_CODE_MAPS. Equal
+ * samples are kept once, at most max_stacks per watch; an exec drops them.
+ * A stack's bytes come in pieces of at most 2048, one message each, the
+ * first with offset 0:
+ *
+ *    MEMWATCH_A_STACK_ID: NLA_U64, unique within the watch, not 0
+ *    MEMWATCH_A_STACK_NS: NLA_U64, when it was taken, since the watch
+ *                         started
+ *    MEMWATCH_A_STACK_REGS: NLA_BINARY, MEMWATCH_STACK_NR_REGS __u64s in
+ *                           DWARF's x86-64 numbering (rax rdx rcx rbx rsi
+ *                           rdi rbp rsp r8-r15 rip); first piece only
+ *    MEMWATCH_A_STACK_SIZE: NLA_U32, bytes of the whole copy
+ *    MEMWATCH_A_STACK_OFFSET: NLA_U32, where this piece starts in it
+ *    MEMWATCH_A_STACK_DATA: NLA_BINARY, the piece: user memory from
+ *                           rsp + offset (absent if the copy is empty)
+ *
+ * MEMWATCH_CMD_GET_CODE_MAPS (dump)
+ * ---------------------------------
+ *
+ * The executable file mappings the process had while watched (at WATCH,
+ * at exec and every one since, including those unmapped again, such as a
+ * dlclose()d library's), in the order they were mapped; at most
+ * max_code_maps, dropped at exec. Takes MEMWATCH_A_CODE_MAP_PID: NLA_U32,
+ * required. One message per mapping:
+ *
+ *    MEMWATCH_A_CODE_MAP_START: NLA_U64
+ *    MEMWATCH_A_CODE_MAP_END: NLA_U64
+ *    MEMWATCH_A_CODE_MAP_PGOFF: NLA_U64, file offset of START, bytes
+ *    MEMWATCH_A_CODE_MAP_NS: NLA_U64, when it was mapped, since the watch
+ *                            started: a stack taken at NS_S ran the code of
+ *                            the mappings with NS <= NS_S (the latest, where
+ *                            two overlap)
+ *    MEMWATCH_A_CODE_MAP_PATH: NLA_NUL_STRING, the file as the kernel names
+ *                              it (" (deleted)" appended once removed)
+ *
+ * GET_STACKS and GET_CODE_MAPS of an exited watch must come before the
+ * GET_REGIONS dump that discards it.
  *
  * Events are generated in the kernel's memory paths and sent from a worker
  * shortly after; when they come faster than they can be sent, new ones are
@@ -240,6 +316,8 @@ enum memwatch_cmd {
 	MEMWATCH_CMD_GET_WATCHES,
 	MEMWATCH_CMD_GET_REGIONS,
 	MEMWATCH_CMD_EVENT,
+	MEMWATCH_CMD_GET_STACKS,
+	MEMWATCH_CMD_GET_CODE_MAPS,
 
 	__MEMWATCH_CMD_MAX,
 	MEMWATCH_CMD_MAX = (__MEMWATCH_CMD_MAX - 1)
@@ -248,9 +326,14 @@ enum memwatch_cmd {
 enum memwatch_watch_flag {
 	MEMWATCH_WATCH_F_EXISTING_OK = 1U << 0,
 	MEMWATCH_WATCH_F_FOLLOW_FORKS = 1U << 1,
+	MEMWATCH_WATCH_F_NO_STACKS = 1U << 2,
 	__MEMWATCH_WATCH_F_ALL = MEMWATCH_WATCH_F_EXISTING_OK |
-				 MEMWATCH_WATCH_F_FOLLOW_FORKS
+				 MEMWATCH_WATCH_F_FOLLOW_FORKS |
+				 MEMWATCH_WATCH_F_NO_STACKS
 };
+
+/* registers of a call stack: DWARF's x86-64 numbers 0 (rax) to 16 (rip) */
+#define MEMWATCH_STACK_NR_REGS 17
 
 enum memwatch_watch_state {
 	MEMWATCH_WATCH_STATE_LIVE = 1,
@@ -348,6 +431,9 @@ enum memwatch_watch_attr {
 	MEMWATCH_A_WATCH_DROPPED_REGIONS,
 	MEMWATCH_A_WATCH_DROPPED_EVENTS,
 	MEMWATCH_A_WATCH_PAD,
+	MEMWATCH_A_WATCH_STACKS,
+	MEMWATCH_A_WATCH_DROPPED_STACKS,
+	MEMWATCH_A_WATCH_FILL_EVERY,
 
 	__MEMWATCH_A_WATCH_MAX,
 	MEMWATCH_A_WATCH_MAX = (__MEMWATCH_A_WATCH_MAX - 1)
@@ -373,6 +459,9 @@ enum memwatch_region_attr {
 	MEMWATCH_A_REGION_PAD,
 	MEMWATCH_A_REGION_EXTENT,
 	MEMWATCH_A_REGION_CREATOR_LAST_COMM,
+	MEMWATCH_A_REGION_STACK_ID,
+	MEMWATCH_A_REGION_FILL,
+	MEMWATCH_A_REGION_FILL_OTHER,
 
 	__MEMWATCH_A_REGION_MAX,
 	MEMWATCH_A_REGION_MAX = (__MEMWATCH_A_REGION_MAX - 1)
@@ -410,9 +499,46 @@ enum memwatch_event_attr {
 	MEMWATCH_A_EVENT_REGION_FLAGS,
 	MEMWATCH_A_EVENT_PAD,
 	MEMWATCH_A_EVENT_PPID,
+	MEMWATCH_A_EVENT_STACK_ID,
 
 	__MEMWATCH_A_EVENT_MAX,
 	MEMWATCH_A_EVENT_MAX = (__MEMWATCH_A_EVENT_MAX - 1)
+};
+
+enum memwatch_fill_attr {
+	MEMWATCH_A_FILL_STACK_ID = 1,
+	MEMWATCH_A_FILL_BYTES,
+	MEMWATCH_A_FILL_PAD,
+
+	__MEMWATCH_A_FILL_MAX,
+	MEMWATCH_A_FILL_MAX = (__MEMWATCH_A_FILL_MAX - 1)
+};
+
+enum memwatch_stack_attr {
+	MEMWATCH_A_STACK_PID = 1,
+	MEMWATCH_A_STACK_ID,
+	MEMWATCH_A_STACK_NS,
+	MEMWATCH_A_STACK_REGS,
+	MEMWATCH_A_STACK_SIZE,
+	MEMWATCH_A_STACK_OFFSET,
+	MEMWATCH_A_STACK_DATA,
+	MEMWATCH_A_STACK_PAD,
+
+	__MEMWATCH_A_STACK_MAX,
+	MEMWATCH_A_STACK_MAX = (__MEMWATCH_A_STACK_MAX - 1)
+};
+
+enum memwatch_code_map_attr {
+	MEMWATCH_A_CODE_MAP_PID = 1,
+	MEMWATCH_A_CODE_MAP_START,
+	MEMWATCH_A_CODE_MAP_END,
+	MEMWATCH_A_CODE_MAP_PGOFF,
+	MEMWATCH_A_CODE_MAP_NS,
+	MEMWATCH_A_CODE_MAP_PATH,
+	MEMWATCH_A_CODE_MAP_PAD,
+
+	__MEMWATCH_A_CODE_MAP_MAX,
+	MEMWATCH_A_CODE_MAP_MAX = (__MEMWATCH_A_CODE_MAP_MAX - 1)
 };
 
 #endif /* _UAPI_LINUX_MEMWATCH_H */

@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * User call stacks of watched processes: samples, their table per watch,
+ * and the log of executable file mappings that names their code.
+ *
+ * A sample is what perf record --call-graph dwarf takes: the thread's user
+ * registers (saved at the system call's entry) and a copy of the top of
+ * its user stack, stack_bytes from the stack pointer up. Debian's glibc and
+ * zlib are built without frame pointers, so the kernel cannot walk their
+ * frames; memwatchctl unwinds the copy with the binaries' CFI (elfutils).
+ * The copy does not fault (copy_from_user_nofault()): it stops at the
+ * first page that is not present, where the stack ends or was swapped out.
+ *
+ * Equal samples (same registers, same bytes: a loop that maps from the
+ * same place) are kept once; a watch keeps at most max_stacks of them and
+ * counts the rest as dropped. Their ids are unique within the watch and
+ * outlive an exec, which drops the samples with the regions.
+ *
+ * The code-map log records every executable file mapping the process has
+ * had while watched, with the time it was mapped, so that a sample taken
+ * before a dlclose() or the process's exit can still be named: memwatchctl
+ * reads the files, not the process.
+ */
+
+#include <linux/dcache.h>
+#include <linux/err.h>
+#include <linux/fs.h>
+#include <linux/hashtable.h>
+#include <linux/mm.h>
+#include <linux/moduleparam.h>
+#include <linux/ptrace.h>
+#include <linux/sched.h>
+#include <linux/sched/task_stack.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+#include <linux/xxhash.h>
+
+#include "compat.h"
+#include "region.h"
+#include "stack.h"
+#include "watch.h"
+
+unsigned int memwatch_stack_bytes = 4096;
+module_param_named(stack_bytes, memwatch_stack_bytes, uint, 0644);
+MODULE_PARM_DESC(stack_bytes,
+		 "bytes of user stack copied per call stack, at most 16384; 0 takes none (default 4096)");
+
+unsigned int memwatch_max_stacks = 4096;
+module_param_named(max_stacks, memwatch_max_stacks, uint, 0644);
+MODULE_PARM_DESC(max_stacks,
+		 "unique call stacks kept per watch (default 4096)");
+
+unsigned int memwatch_fill_every = 64;
+module_param_named(fill_every, memwatch_fill_every, uint, 0644);
+MODULE_PARM_DESC(fill_every,
+		 "a new watch samples the stack of each thread's first fault in a region and of one fault in this many; 0 samples none (default 64)");
+
+unsigned int memwatch_max_code_maps = 1024;
+module_param_named(max_code_maps, memwatch_max_code_maps, uint, 0644);
+MODULE_PARM_DESC(max_code_maps,
+		 "executable file mappings logged per watch (default 1024)");
+
+#define MW_STACK_BYTES_MAX	16384
+
+/* The registers a sample keeps, in DWARF's x86-64 numbering. */
+static void save_regs(u64 *out, const struct pt_regs *regs)
+{
+	out[0] = regs->ax;
+	out[1] = regs->dx;
+	out[2] = regs->cx;
+	out[3] = regs->bx;
+	out[4] = regs->si;
+	out[5] = regs->di;
+	out[6] = regs->bp;
+	out[7] = regs->sp;
+	out[8] = regs->r8;
+	out[9] = regs->r9;
+	out[10] = regs->r10;
+	out[11] = regs->r11;
+	out[12] = regs->r12;
+	out[13] = regs->r13;
+	out[14] = regs->r14;
+	out[15] = regs->r15;
+	out[16] = regs->ip;
+}
+
+/**
+ * memwatch_stack_capture() - sample current's user stack
+ * @t: current's watch, which wants samples
+ *
+ * Runs before the watch's lock is taken, in any context that may not
+ * sleep: allocates without sleeping and copies without faulting.
+ *
+ * Return: the sample, or NULL (samples off, not a user thread, no memory).
+ */
+struct mw_stack *memwatch_stack_capture(struct memwatch_target *t)
+{
+	unsigned int want = min(READ_ONCE(memwatch_stack_bytes),
+				MW_STACK_BYTES_MAX);
+	struct pt_regs *regs;
+	unsigned long sp;
+	struct mw_stack *s;
+	unsigned int done;
+
+	if (!want || (t->flags & MEMWATCH_WATCH_F_NO_STACKS) ||
+	    (current->flags & PF_KTHREAD) || current->mm != t->mm)
+		return NULL;
+	s = kmalloc(struct_size(s, data, want), GFP_NOWAIT | __GFP_NOWARN);
+	if (!s)
+		return NULL;
+	regs = task_pt_regs(current);
+	save_regs(s->regs, regs);
+	sp = regs->sp;
+	/* page by page, so that the copy keeps what precedes a hole */
+	for (done = 0; done < want;) {
+		unsigned int n = min_t(unsigned long, want - done,
+				       PAGE_SIZE - offset_in_page(sp + done));
+
+		if (copy_from_user_nofault(s->data + done,
+					   (const void __user *)(sp + done), n))
+			break;
+		done += n;
+	}
+	s->size = done;
+	s->hash = xxh64(s->data, done, xxh64(s->regs, sizeof(s->regs), 0));
+	s->ns = memwatch_since(t);
+	return s;
+}
+
+/**
+ * memwatch_stack_free() - free a sample that no table took
+ * @s: the sample, or NULL
+ */
+void memwatch_stack_free(struct mw_stack *s)
+{
+	kfree(s);
+}
+
+static size_t stack_mem(const struct mw_stack *s)
+{
+	return struct_size(s, data, s->size);
+}
+
+/**
+ * __memwatch_stack_add() - a sample's id in the watch's table
+ * @t: the watch, its lock held
+ * @sp: the sample, from memwatch_stack_capture(); set to NULL when the
+ *	table keeps it, else the caller frees it after unlocking
+ *
+ * Return: the id of the equal sample the table has, or of @*sp once
+ * added; 0 if the table is full (counted in dropped_stacks).
+ */
+u64 __memwatch_stack_add(struct memwatch_target *t, struct mw_stack **sp)
+{
+	struct mw_stack *s = *sp, *o;
+
+	if (!s)
+		return 0;
+	hash_for_each_possible(t->stack_hash, o, hnode, s->hash) {
+		if (o->hash == s->hash && o->size == s->size &&
+		    !memcmp(o->regs, s->regs, sizeof(s->regs)) &&
+		    !memcmp(o->data, s->data, s->size))
+			return o->id;
+	}
+	if (t->nr_stacks >= READ_ONCE(memwatch_max_stacks)) {
+		t->dropped_stacks++;
+		return 0;
+	}
+	s->id = ++t->next_stack_id;
+	hash_add(t->stack_hash, &s->hnode, s->hash);
+	list_add_tail(&s->node, &t->stacks);
+	t->nr_stacks++;
+	memwatch_region_add_mem(stack_mem(s));
+	*sp = NULL;
+	return s->id;
+}
+
+/**
+ * memwatch_code_map_note() - log an executable file mapping
+ * @t: the watch of @vma's mm
+ * @vma: the mapping, its mm's mmap_lock held
+ * @gfp: how to allocate; the watch's lock is not held
+ *
+ * A mapping logged already (the same file, range and offset: a library
+ * dlopen()ed again where it was before) is not logged twice.
+ */
+void memwatch_code_map_note(struct memwatch_target *t,
+			    struct vm_area_struct *vma, gfp_t gfp)
+{
+	u64 pgoff = (u64)vma->vm_pgoff << PAGE_SHIFT;
+	struct mw_code_map *m, *o;
+	char *buf, *path;
+	size_t len;
+
+	if (!vma->vm_file || !(vma->vm_flags & VM_EXEC) ||
+	    (t->flags & MEMWATCH_WATCH_F_NO_STACKS))
+		return;
+	buf = kmalloc(PATH_MAX, gfp | __GFP_NOWARN);
+	if (!buf)
+		goto lost;
+	path = d_path(&vma->vm_file->f_path, buf, PATH_MAX);
+	if (IS_ERR(path)) {
+		kfree(buf);
+		goto lost;
+	}
+	len = strlen(path) + 1;
+	m = kmalloc(struct_size(m, path, len), gfp | __GFP_NOWARN);
+	if (m) {
+		m->start = vma->vm_start;
+		m->end = vma->vm_end;
+		m->pgoff = pgoff;
+		m->ns = memwatch_since(t);
+		memcpy(m->path, path, len);
+	}
+	kfree(buf);
+	if (!m)
+		goto lost;
+
+	spin_lock(&t->lock);
+	list_for_each_entry(o, &t->code_maps, node) {
+		if (o->start == m->start && o->end == m->end &&
+		    o->pgoff == m->pgoff && !strcmp(o->path, m->path)) {
+			spin_unlock(&t->lock);
+			kfree(m);
+			return;
+		}
+	}
+	if (t->nr_code_maps >= READ_ONCE(memwatch_max_code_maps)) {
+		t->dropped_stacks++;
+		spin_unlock(&t->lock);
+		kfree(m);
+		return;
+	}
+	list_add_tail(&m->node, &t->code_maps);
+	t->nr_code_maps++;
+	memwatch_region_add_mem(struct_size(m, path, len));
+	spin_unlock(&t->lock);
+	return;
+lost:
+	spin_lock(&t->lock);
+	t->dropped_stacks++;
+	spin_unlock(&t->lock);
+}
+
+/**
+ * __memwatch_stacks_drop() - free a watch's samples and code-map log
+ * @t: the watch, its lock held or the watch unreachable
+ *
+ * At exec (the old program's code is gone) and when the watch is freed.
+ * Ids go on from where they were.
+ */
+void __memwatch_stacks_drop(struct memwatch_target *t)
+{
+	struct mw_code_map *m, *mn;
+	struct mw_stack *s, *sn;
+
+	list_for_each_entry_safe(s, sn, &t->stacks, node) {
+		memwatch_region_add_mem(-(s64)stack_mem(s));
+		hash_del(&s->hnode);
+		list_del(&s->node);
+		kfree(s);
+	}
+	t->nr_stacks = 0;
+	list_for_each_entry_safe(m, mn, &t->code_maps, node) {
+		memwatch_region_add_mem(-(s64)struct_size(m, path,
+							  strlen(m->path) + 1));
+		list_del(&m->node);
+		kfree(m);
+	}
+	t->nr_code_maps = 0;
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * User call stacks: the samples memwatch takes when a system call creates
+ * a region, the watch's table of unique samples, and the log of the
+ * process's executable file mappings that memwatchctl needs to unwind and
+ * name them. stack.c implements it.
+ *
+ * Locking: a sample is captured without the watch's lock (it copies user
+ * memory, without faulting); the table and the log belong to the watch and
+ * change under its lock. Nothing here sleeps.
+ */
+#ifndef _MEMWATCH_STACK_H
+#define _MEMWATCH_STACK_H
+
+#include <linux/gfp.h>
+#include <linux/list.h>
+#include <linux/types.h>
+#include <uapi/linux/memwatch.h>
+
+struct memwatch_target;
+struct mm_struct;
+struct vm_area_struct;
+
+/**
+ * struct mw_stack - a sample: user registers and the top of the user stack
+ * @hnode: in &memwatch_target.stack_hash, by @hash
+ * @node: in &memwatch_target.stacks, oldest (lowest @id) first
+ * @id: unique within the watch, never 0
+ * @hash: of @regs and @data, to find an equal sample
+ * @ns: when it was first taken, since the watch started
+ * @regs: MEMWATCH_STACK_NR_REGS registers, in DWARF's x86-64 numbering
+ * @size: bytes in @data
+ * @data: user memory from the stack pointer up
+ */
+struct mw_stack {
+	struct hlist_node hnode;
+	struct list_head node;
+	u64 id;
+	u64 hash;
+	u64 ns;
+	u64 regs[MEMWATCH_STACK_NR_REGS];
+	u32 size;
+	u8 data[];
+};
+
+/**
+ * struct mw_code_map - an executable file mapping of the watched process
+ * @node: in &memwatch_target.code_maps, in the order they were mapped
+ * @start: first byte
+ * @end: one past the last
+ * @pgoff: file offset of @start, in bytes
+ * @ns: when it was mapped, since the watch started (0: before it)
+ * @path: the file, as d_path() gave it
+ */
+struct mw_code_map {
+	struct list_head node;
+	u64 start, end, pgoff, ns;
+	char path[];
+};
+
+struct mw_stack *memwatch_stack_capture(struct memwatch_target *t);
+void memwatch_stack_free(struct mw_stack *s);
+u64 __memwatch_stack_add(struct memwatch_target *t, struct mw_stack **sp);
+
+void memwatch_code_map_note(struct memwatch_target *t,
+			    struct vm_area_struct *vma, gfp_t gfp);
+
+void __memwatch_stacks_drop(struct memwatch_target *t);
+
+extern unsigned int memwatch_stack_bytes;
+extern unsigned int memwatch_max_stacks;
+extern unsigned int memwatch_max_code_maps;
+extern unsigned int memwatch_fill_every;
+
+#endif /* _MEMWATCH_STACK_H */
