@@ -24,6 +24,9 @@
 #   make module-debug module/memwatch.ko with DEBUG: self-tests at load,
 #                     pr_debug on
 #   make ctl-asan     memwatchctl's tests under ASan+UBSan in a 6.12 guest
+#   make ctl-test     memwatchctl's host tests (no guest): the stack
+#                     unwinder (ctl/test/unwind-test.c), plain and under
+#                     ASan+UBSan
 #   make check-debug  build (once, cached; an hour or more on 2 cores) a
 #                     6.12 kernel with KASAN, lockdep, debug objects and
 #                     kmemleak, and run every selftest plus a kmemleak scan
@@ -290,6 +293,10 @@ bench-unlocked: need-env ctl $(BENCH_PROGS)
 		-r build/bench/results-$(BENCH_KVER).txt \
 		$(BENCH_KVER) bench/guest-bench.py
 
+# memwatchctl's units that need no module, on the host: no guest.
+ctl-test:
+	$(MAKE) -C ctl unwind-test unwind-test-asan
+
 # The report writer (ctl/json.c) against json-c, on the host: no guest.
 bench-json:
 	$(MAKE) -C ctl json-bench
@@ -404,7 +411,8 @@ sparse-kver: module-kver
 # memwatchctl and the selftests must build without a warning. -B rebuilds
 # everything; the flags ride on CC so any CFLAGS the Makefiles set are kept.
 cwarn: need-env
-	$(MAKE) -B -C ctl all json-bench CC="$(CC) -Wall -Wextra -Werror"
+	$(MAKE) -B -C ctl all json-bench test/unwind-test test/unwind-lib-a.so \
+		CC="$(CC) -Wall -Wextra -Werror"
 	$(MAKE) -B -C selftests KSFT_DIR=$(KSFT_DIR) CC="$(CC) -Wall -Wextra -Werror"
 	$(MAKE) -B $(BENCH_PROGS) CC="$(CC) -Werror"
 
@@ -427,4 +435,4 @@ clean:
 	dkms-check deb deb-check \
 	demo-unlocked vm-shell bench bench-unlocked style style-run checkpatch kernel-doc sparse \
 	sparse-kver cwarn clean check-debug check-debug-if-cached ctl-static \
-	ctl-asan ctl-asan-unlocked bench-json
+	ctl-asan ctl-asan-unlocked ctl-test bench-json

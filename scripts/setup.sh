@@ -61,8 +61,10 @@ cache=${MEMWATCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/memwatch}
 here=$(cd "$(dirname "$0")" && pwd)
 want=${*:-${KERNELS:-default}}
 
-# Build tools, the test kernels' tooling, cppcheck and clang-tidy for
-# `make style`, dkms, tmux and rsvg-convert
+# Build tools, elfutils' libdw and libelf (memwatchctl unwinds call stacks
+# with libdwfl; libc6-dbg gives its test libc's static function names, as
+# users get them with debug packages installed), the test kernels' tooling,
+# cppcheck and clang-tidy for `make style`, dkms, tmux and rsvg-convert
 # (librsvg2-bin) for memwatchctl's packaging and tests, and what the guest
 # runs from the
 # shared host root (python3, setpriv from util-linux, capsh from libcap2-bin,
@@ -73,6 +75,7 @@ pkgs="gcc libc6-dev make pkg-config libnl-3-dev libnl-genl-3-dev
       sparse perl kmod python3 zlib1g-dev util-linux libcap2-bin procps
       tmux librsvg2-bin dkms cppcheck clang-tidy
       libjson-c-dev python3-jsonschema python3-prometheus-client
+      libdw-dev libelf-dev libc6-dbg
       bpftrace mmdebstrap zstd debian-archive-keyring"
 # `make deb`: dpkg-buildpackage, debhelper with dh_dkms, lintian; the
 # package test's Debian 12 root is made with mmdebstrap (above).
