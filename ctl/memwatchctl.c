@@ -23,6 +23,11 @@
 	STRINGIFY(REPORT_DEFAULT_MAX_TOUCHED_PCT) ")\n" \
 	"  --threads              show the threads whose page faults filled\n" \
 	"                         each region, most first\n" \
+	"  --stacks               show the call stack that created each\n" \
+	"                         region and the sampled stacks of the\n" \
+	"                         faults that filled it\n" \
+	"  --by-stack             sum regions per creating call stack and\n" \
+	"                         faulted bytes per filling call stack\n" \
 	"\n" \
 	"A region is lazy when reserved >= SIZE and touched <= N% of\n" \
 	"reserved: address space set aside but barely used, like a glibc\n" \
@@ -34,10 +39,16 @@ static const struct command commands[] = {
 	  "Show module status and probes",
 	  "Options:\n"
 	  "  --json    print the status as one JSON object\n" },
-	{ "watch", cmd_watch, "PID [--existing-ok]",
+	{ "watch", cmd_watch,
+	  "PID [--existing-ok] [--no-stacks] [--fill-every N]",
 	  "Start tracking a process",
 	  "Options:\n"
 	  "  --existing-ok    succeed if PID is watched already\n"
+	  "  --no-stacks      take no call stacks (report --stacks shows\n"
+	  "                   none; the mapping path costs less)\n"
+	  "  --fill-every N   sample the call stack of each thread's first\n"
+	  "                   fault in a region and of one fault in N\n"
+	  "                   (default: the module's fill_every, 64); 0: none\n"
 	  "\n"
 	  "All threads of the process are tracked, including later ones. Its\n"
 	  "existing anonymous mappings become regions of kind 'preexisting'.\n" },
@@ -50,7 +61,7 @@ static const struct command commands[] = {
 	  "  --json    print the list as one JSON object\n" },
 	{ "report", cmd_report,
 	  "PID [--json|--format FORMAT] [--min-size SIZE] "
-	  "[--max-touched-pct N] [--threads]",
+	  "[--max-touched-pct N] [--threads] [--stacks] [--by-stack]",
 	  "Show a watched process's regions, lazy ones marked",
 	  "Options:\n"
 	  "  --json                 print the report as one JSON object\n"
@@ -60,11 +71,15 @@ static const struct command commands[] = {
 	  "                         region of at least --min-size)\n"
 	  REPORT_OPTIONS_HELP },
 	{ "run", cmd_run,
-	  "[--follow-forks] [-o FILE] [--json] [report options] -- CMD [ARGS...]",
+	  "[--follow-forks] [--no-stacks] [--fill-every N] [-o FILE] [--json] "
+	  "[report options] "
+	  "-- CMD [ARGS...]",
 	  "Run a command watched from its start; report on it at its exit",
 	  "Options:\n"
 	  "  --follow-forks         watch the processes CMD forks too, and\n"
 	  "                         report each one\n"
+	  "  --no-stacks            take no call stacks\n"
+	  "  --fill-every N         sample one fault stack in N (see watch)\n"
 	  "  -o, --output FILE      also write the report as JSON to FILE\n"
 	  "  --json                 print the report as JSON\n"
 	  REPORT_OPTIONS_HELP

@@ -77,6 +77,8 @@ enum report_format { REPORT_TABLE, REPORT_JSON, REPORT_OPENMETRICS };
 struct report_opts {
 	enum report_format format;
 	bool threads;
+	bool stacks;		/* each region's creating call stack */
+	bool by_stack;		/* sums per creating call stack */
 	uint64_t min_size;
 	unsigned int max_pct;
 };
@@ -113,6 +115,8 @@ int parse_pid(const char *arg, uint32_t *pid);
 int parse_size(const char *opt, const char *arg, uint64_t *bytes);
 int parse_percent(const char *opt, const char *arg, unsigned int *pct);
 int parse_duration(const char *opt, const char *arg, uint64_t *ns);
+int parse_count(const char *opt, const char *arg, uint32_t *n);
+int fill_every_option(int argc, char **argv, int *i);
 int option_value(int argc, char **argv, int *i, const char *name,
 		 const char **value);
 int unknown_argument(const char *arg);

@@ -193,6 +193,7 @@ struct request {
 	uint32_t pid;
 	bool send_flags;
 	uint32_t flags;
+	int64_t fill_every;	/* WATCH: < 0 sends none */
 	int (*parse)(struct nlmsghdr *nlh, void *arg);
 	void (*reset)(void *arg);	/* before a dump is read again */
 	void *arg;
@@ -374,7 +375,10 @@ static int send_request(const struct request *req, struct recv_state *st)
 			 MEMWATCH_GENL_VERSION) ||
 	    (req->pid_attr && nla_put_u32(msg, req->pid_attr, req->pid) < 0) ||
 	    (req->send_flags &&
-	     nla_put_u32(msg, MEMWATCH_A_WATCH_FLAGS, req->flags) < 0)) {
+	     nla_put_u32(msg, MEMWATCH_A_WATCH_FLAGS, req->flags) < 0) ||
+	    (req->cmd == MEMWATCH_CMD_WATCH && req->fill_every >= 0 &&
+	     nla_put_u32(msg, MEMWATCH_A_WATCH_FILL_EVERY,
+			 (uint32_t)req->fill_every) < 0)) {
 		nlmsg_free(msg);
 		return -ENOMEM;
 	}
@@ -607,6 +611,9 @@ static struct nla_policy watch_policy[MEMWATCH_A_WATCH_MAX + 1] = {
 	[MEMWATCH_A_WATCH_EXECS]		= { .type = NLA_U32 },
 	[MEMWATCH_A_WATCH_DROPPED_REGIONS]	= { .type = NLA_U64 },
 	[MEMWATCH_A_WATCH_DROPPED_EVENTS]	= { .type = NLA_U64 },
+	[MEMWATCH_A_WATCH_STACKS]		= { .type = NLA_U32 },
+	[MEMWATCH_A_WATCH_FILL_EVERY]		= { .type = NLA_U32 },
+	[MEMWATCH_A_WATCH_DROPPED_STACKS]	= { .type = NLA_U64 },
 };
 
 static int parse_watch(struct nlmsghdr *nlh, struct mw_watch *w)
@@ -629,6 +636,9 @@ static int parse_watch(struct nlmsghdr *nlh, struct mw_watch *w)
 	w->execs = get_u32(tb, MEMWATCH_A_WATCH_EXECS);
 	w->dropped_regions = get_u64(tb, MEMWATCH_A_WATCH_DROPPED_REGIONS);
 	w->dropped_events = get_u64(tb, MEMWATCH_A_WATCH_DROPPED_EVENTS);
+	w->stacks = get_u32(tb, MEMWATCH_A_WATCH_STACKS);
+	w->fill_every = get_u32(tb, MEMWATCH_A_WATCH_FILL_EVERY);
+	w->dropped_stacks = get_u64(tb, MEMWATCH_A_WATCH_DROPPED_STACKS);
 	w->present = present_of(tb, MEMWATCH_A_WATCH_MAX);
 	return 0;
 }
@@ -636,6 +646,13 @@ static int parse_watch(struct nlmsghdr *nlh, struct mw_watch *w)
 static int parse_one_watch(struct nlmsghdr *nlh, void *arg)
 {
 	return parse_watch(nlh, arg);
+}
+
+static int64_t watch_fill_every = -1;
+
+void mw_watch_set_fill_every(int64_t every)
+{
+	watch_fill_every = every;
 }
 
 int mw_watch(uint32_t pid, uint32_t flags, bool send_flags,
@@ -647,6 +664,7 @@ int mw_watch(uint32_t pid, uint32_t flags, bool send_flags,
 		.pid = pid,
 		.send_flags = send_flags,
 		.flags = flags,
+		.fill_every = watch_fill_every,
 		.parse = parse_one_watch,
 		.arg = w,
 	};
@@ -762,6 +780,14 @@ static struct nla_policy region_policy[MEMWATCH_A_REGION_MAX + 1] = {
 	[MEMWATCH_A_REGION_OTHER_FAULTED]	= { .type = NLA_U64 },
 	[MEMWATCH_A_REGION_THREAD]		= { .type = NLA_NESTED },
 	[MEMWATCH_A_REGION_EXTENT]		= { .type = NLA_NESTED },
+	[MEMWATCH_A_REGION_STACK_ID]		= { .type = NLA_U64 },
+	[MEMWATCH_A_REGION_FILL]		= { .type = NLA_NESTED },
+	[MEMWATCH_A_REGION_FILL_OTHER]		= { .type = NLA_U64 },
+};
+
+static struct nla_policy fill_policy[MEMWATCH_A_FILL_MAX + 1] = {
+	[MEMWATCH_A_FILL_STACK_ID]	= { .type = NLA_U64 },
+	[MEMWATCH_A_FILL_BYTES]		= { .type = NLA_U64 },
 };
 
 static struct nla_policy extent_policy[MEMWATCH_A_EXTENT_MAX + 1] = {
@@ -803,6 +829,17 @@ static int parse_extent(struct nlattr *nest, struct mw_extent *e)
 	return 0;
 }
 
+static int parse_fill(struct nlattr *nest, struct mw_fill *f)
+{
+	struct nlattr *tb[MEMWATCH_A_FILL_MAX + 1];
+
+	if (nla_parse_nested(tb, MEMWATCH_A_FILL_MAX, nest, fill_policy))
+		return -EPROTO;
+	f->stack_id = get_u64(tb, MEMWATCH_A_FILL_STACK_ID);
+	f->bytes = get_u64(tb, MEMWATCH_A_FILL_BYTES);
+	return 0;
+}
+
 static int parse_region(struct nlmsghdr *nlh, void *arg)
 {
 	struct region_list *l = arg;
@@ -828,6 +865,8 @@ static int parse_region(struct nlmsghdr *nlh, void *arg)
 	r->peak_touched = get_u64(tb, MEMWATCH_A_REGION_PEAK_TOUCHED);
 	r->faulted = get_u64(tb, MEMWATCH_A_REGION_FAULTED);
 	r->created_ns = get_u64(tb, MEMWATCH_A_REGION_CREATED_NS);
+	r->stack_id = get_u64(tb, MEMWATCH_A_REGION_STACK_ID);
+	r->fill_other = get_u64(tb, MEMWATCH_A_REGION_FILL_OTHER);
 	r->creator_tid = get_u32(tb, MEMWATCH_A_REGION_CREATOR_TID);
 	get_string(r->creator_comm, sizeof(r->creator_comm), tb,
 		   MEMWATCH_A_REGION_CREATOR_COMM);
@@ -861,6 +900,9 @@ static int parse_region(struct nlmsghdr *nlh, void *arg)
 		else if (nla_type(pos) == MEMWATCH_A_REGION_THREAD &&
 			 r->threads && r->nr_threads < nr_threads)
 			ret = parse_thread(pos, &r->threads[r->nr_threads++]);
+		else if (nla_type(pos) == MEMWATCH_A_REGION_FILL &&
+			 r->nr_fills < MW_MAX_FILLS)
+			ret = parse_fill(pos, &r->fills[r->nr_fills++]);
 		else
 			continue;
 		if (ret)
@@ -922,6 +964,177 @@ int mw_get_regions(uint32_t pid, struct mw_region **r, size_t *nr)
 	return ret;
 }
 
+/* MEMWATCH_CMD_GET_STACKS and MEMWATCH_CMD_GET_CODE_MAPS */
+
+static struct nla_policy stack_policy[MEMWATCH_A_STACK_MAX + 1] = {
+	[MEMWATCH_A_STACK_ID]		= { .type = NLA_U64 },
+	[MEMWATCH_A_STACK_NS]		= { .type = NLA_U64 },
+	[MEMWATCH_A_STACK_REGS]		= { .type = NLA_UNSPEC },
+	[MEMWATCH_A_STACK_SIZE]		= { .type = NLA_U32 },
+	[MEMWATCH_A_STACK_OFFSET]	= { .type = NLA_U32 },
+	[MEMWATCH_A_STACK_DATA]		= { .type = NLA_UNSPEC },
+};
+
+static struct nla_policy code_map_policy[MEMWATCH_A_CODE_MAP_MAX + 1] = {
+	[MEMWATCH_A_CODE_MAP_START]	= { .type = NLA_U64 },
+	[MEMWATCH_A_CODE_MAP_END]	= { .type = NLA_U64 },
+	[MEMWATCH_A_CODE_MAP_PGOFF]	= { .type = NLA_U64 },
+	[MEMWATCH_A_CODE_MAP_NS]	= { .type = NLA_U64 },
+	[MEMWATCH_A_CODE_MAP_PATH]	= { .type = NLA_STRING },
+};
+
+struct stack_list {
+	struct mw_raw_stack *v;
+	size_t nr, cap;
+};
+
+/* The stack a piece belongs to: a new one at offset 0, else the last. */
+static int parse_stack(struct nlmsghdr *nlh, void *arg)
+{
+	struct nlattr *tb[MEMWATCH_A_STACK_MAX + 1];
+	struct stack_list *l = arg;
+	struct mw_raw_stack *s;
+	uint32_t size, offset, len = 0;
+
+	if (genlmsg_parse(nlh, 0, tb, MEMWATCH_A_STACK_MAX, stack_policy))
+		return -EPROTO;
+	size = get_u32(tb, MEMWATCH_A_STACK_SIZE);
+	offset = get_u32(tb, MEMWATCH_A_STACK_OFFSET);
+	if (tb[MEMWATCH_A_STACK_DATA])
+		len = nla_len(tb[MEMWATCH_A_STACK_DATA]);
+	if (offset > size || len > size - offset)
+		return -EPROTO;
+	if (!offset) {
+		if (!tb[MEMWATCH_A_STACK_REGS] ||
+		    nla_len(tb[MEMWATCH_A_STACK_REGS]) != sizeof(s->regs))
+			return -EPROTO;
+		s = push((void **)&l->v, &l->nr, &l->cap, sizeof(*s));
+		if (!s)
+			return -ENOMEM;
+		s->id = get_u64(tb, MEMWATCH_A_STACK_ID);
+		s->ns = get_u64(tb, MEMWATCH_A_STACK_NS);
+		memcpy(s->regs, nla_data(tb[MEMWATCH_A_STACK_REGS]),
+		       sizeof(s->regs));
+		s->size = size;
+		s->data = calloc(1, size ? size : 1);
+		if (!s->data)
+			return -ENOMEM;
+	} else {
+		if (!l->nr)
+			return -EPROTO;
+		s = &l->v[l->nr - 1];
+		if (s->id != get_u64(tb, MEMWATCH_A_STACK_ID) ||
+		    s->size != size)
+			return -EPROTO;
+	}
+	if (len)
+		memcpy((uint8_t *)s->data + offset,
+		       nla_data(tb[MEMWATCH_A_STACK_DATA]), len);
+	return 0;
+}
+
+void mw_stacks_free(struct mw_raw_stack *s, size_t nr)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++)
+		free((void *)s[i].data);
+	free(s);
+}
+
+static void reset_stacks(void *arg)
+{
+	struct stack_list *l = arg;
+
+	mw_stacks_free(l->v, l->nr);
+	memset(l, 0, sizeof(*l));
+}
+
+int mw_get_stacks(uint32_t pid, struct mw_raw_stack **s, size_t *nr)
+{
+	struct stack_list l = { 0 };
+	struct request req = {
+		.cmd = MEMWATCH_CMD_GET_STACKS,
+		.dump = true,
+		.pid_attr = MEMWATCH_A_STACK_PID,
+		.pid = pid,
+		.parse = parse_stack,
+		.reset = reset_stacks,
+		.arg = &l,
+	};
+	int ret = run(&req);
+
+	if (ret)
+		reset_stacks(&l);
+	*s = l.v;
+	*nr = l.nr;
+	return ret;
+}
+
+struct code_map_list {
+	struct mw_code_map *v;
+	size_t nr, cap;
+};
+
+static int parse_code_map(struct nlmsghdr *nlh, void *arg)
+{
+	struct nlattr *tb[MEMWATCH_A_CODE_MAP_MAX + 1];
+	struct code_map_list *l = arg;
+	struct mw_code_map *m;
+
+	if (genlmsg_parse(nlh, 0, tb, MEMWATCH_A_CODE_MAP_MAX,
+			  code_map_policy) || !tb[MEMWATCH_A_CODE_MAP_PATH])
+		return -EPROTO;
+	m = push((void **)&l->v, &l->nr, &l->cap, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->start = get_u64(tb, MEMWATCH_A_CODE_MAP_START);
+	m->end = get_u64(tb, MEMWATCH_A_CODE_MAP_END);
+	m->pgoff = get_u64(tb, MEMWATCH_A_CODE_MAP_PGOFF);
+	m->ns = get_u64(tb, MEMWATCH_A_CODE_MAP_NS);
+	m->path = strndup(nla_data(tb[MEMWATCH_A_CODE_MAP_PATH]),
+			  nla_len(tb[MEMWATCH_A_CODE_MAP_PATH]));
+	return m->path ? 0 : -ENOMEM;
+}
+
+void mw_code_maps_free(struct mw_code_map *m, size_t nr)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++)
+		free((void *)m[i].path);
+	free(m);
+}
+
+static void reset_code_maps(void *arg)
+{
+	struct code_map_list *l = arg;
+
+	mw_code_maps_free(l->v, l->nr);
+	memset(l, 0, sizeof(*l));
+}
+
+int mw_get_code_maps(uint32_t pid, struct mw_code_map **m, size_t *nr)
+{
+	struct code_map_list l = { 0 };
+	struct request req = {
+		.cmd = MEMWATCH_CMD_GET_CODE_MAPS,
+		.dump = true,
+		.pid_attr = MEMWATCH_A_CODE_MAP_PID,
+		.pid = pid,
+		.parse = parse_code_map,
+		.reset = reset_code_maps,
+		.arg = &l,
+	};
+	int ret = run(&req);
+
+	if (ret)
+		reset_code_maps(&l);
+	*m = l.v;
+	*nr = l.nr;
+	return ret;
+}
+
 /* MEMWATCH_CMD_EVENT on the "events" multicast group */
 
 static struct nl_sock *ev_sock;
@@ -938,6 +1151,7 @@ static struct nla_policy event_policy[MEMWATCH_A_EVENT_MAX + 1] = {
 	[MEMWATCH_A_EVENT_REGION_KIND]	= { .type = NLA_U32 },
 	[MEMWATCH_A_EVENT_REGION_FLAGS]	= { .type = NLA_U32 },
 	[MEMWATCH_A_EVENT_PPID]		= { .type = NLA_U32 },
+	[MEMWATCH_A_EVENT_STACK_ID]	= { .type = NLA_U64 },
 };
 
 void mw_events_close(void)
@@ -1011,6 +1225,7 @@ static void parse_event(struct nlmsghdr *nlh, mw_event_fn fn, void *arg)
 	ev.kind = get_u32(tb, MEMWATCH_A_EVENT_REGION_KIND);
 	ev.flags = get_u32(tb, MEMWATCH_A_EVENT_REGION_FLAGS);
 	ev.ppid = get_u32(tb, MEMWATCH_A_EVENT_PPID);
+	ev.stack_id = get_u64(tb, MEMWATCH_A_EVENT_STACK_ID);
 	ev.present = present_of(tb, MEMWATCH_A_EVENT_MAX);
 	fn(&ev, arg);
 }

@@ -33,6 +33,8 @@ void mw_status_free(struct mw_status *st);
 
 int mw_watch(uint32_t pid, uint32_t flags, bool send_flags,
 	     struct mw_watch *w);
+/* What later mw_watch() calls ask of fill sampling; < 0: the default. */
+void mw_watch_set_fill_every(int64_t every);
 int mw_unwatch(uint32_t pid);
 
 /* pid 0 lists every watch. Free *w with free(). */
@@ -42,6 +44,15 @@ int mw_get_watch(uint32_t pid, struct mw_watch *w);
 
 int mw_get_regions(uint32_t pid, struct mw_region **r, size_t *nr);
 void mw_regions_free(struct mw_region *r, size_t nr);
+
+/*
+ * A watch's call stacks and executable file mappings. Of an exited watch,
+ * ask before mw_get_regions(), whose complete dump discards it.
+ */
+int mw_get_stacks(uint32_t pid, struct mw_raw_stack **s, size_t *nr);
+void mw_stacks_free(struct mw_raw_stack *s, size_t nr);
+int mw_get_code_maps(uint32_t pid, struct mw_code_map **m, size_t *nr);
+void mw_code_maps_free(struct mw_code_map *m, size_t nr);
 
 /*
  * Events come on a socket of their own, subscribed to the "events" group:

@@ -68,6 +68,9 @@ struct mw_watch {
 	uint32_t execs;
 	uint64_t dropped_regions;
 	uint64_t dropped_events;
+	uint32_t fill_every;	/* one fault stack sampled in this many */
+	uint32_t stacks;		/* unique call stacks held */
+	uint64_t dropped_stacks;
 	uint64_t present;	/* MEMWATCH_A_WATCH_* */
 };
 
@@ -83,6 +86,14 @@ struct mw_extent {
 	uint64_t start;
 	uint64_t end;		/* one past the last byte */
 };
+
+/* MEMWATCH_A_REGION_FILL, nested in a region */
+struct mw_fill {
+	uint64_t stack_id;
+	uint64_t bytes;		/* faulted bytes its samples stand for */
+};
+
+#define MW_MAX_FILLS 8
 
 /* each entry of MEMWATCH_CMD_GET_REGIONS */
 struct mw_region {
@@ -100,6 +111,10 @@ struct mw_region {
 	uint32_t creator_tid;
 	char creator_comm[MW_NAME_LEN];		/* when it created the region */
 	char creator_latest_comm[MW_NAME_LEN];	/* now, or at its exit */
+	uint64_t stack_id;		/* creating call stack, 0 if none */
+	struct mw_fill fills[MW_MAX_FILLS];	/* sampled filling stacks */
+	size_t nr_fills;
+	uint64_t fill_other;		/* bytes of samples not in fills */
 	uint64_t other_faulted;
 	struct mw_thread *threads;	/* in the order sent */
 	size_t nr_threads;
@@ -125,7 +140,26 @@ struct mw_event {
 	uint32_t kind;		/* enum memwatch_region_kind */
 	uint32_t flags;		/* MEMWATCH_REGION_F_* */
 	uint32_t ppid;		/* fork events */
+	uint64_t stack_id;	/* region-new events: its call stack */
 	uint64_t present;	/* MEMWATCH_A_EVENT_* */
+};
+
+/* each stack of MEMWATCH_CMD_GET_STACKS, its pieces joined */
+struct mw_raw_stack {
+	uint64_t id;
+	uint64_t ns;		/* when it was taken, since the watch started */
+	uint64_t regs[MEMWATCH_STACK_NR_REGS];	/* DWARF x86-64 numbering */
+	const uint8_t *data;	/* user memory from regs[7] (rsp) up */
+	size_t size;
+};
+
+/* each entry of MEMWATCH_CMD_GET_CODE_MAPS */
+struct mw_code_map {
+	uint64_t start;
+	uint64_t end;
+	uint64_t pgoff;		/* file offset of start, bytes */
+	uint64_t ns;		/* when it was mapped, since the watch started */
+	const char *path;
 };
 
 /* The name memwatchctl's output gives a region kind. */

@@ -14,6 +14,7 @@
 
 #include "memwatchctl.h"
 #include "nl.h"
+#include "stacks.h"
 
 /* Threads listed under a region with --threads; the rest are summed. */
 #define TOP_THREADS 5
@@ -21,6 +22,8 @@
 struct report {
 	uint32_t pid;
 	bool threads;
+	bool show_stacks, by_stack;
+	struct mw_stack_set *stacks;	/* with either of them */
 	uint64_t min_size;
 	unsigned int max_pct;
 
@@ -59,11 +62,259 @@ void region_flags_json(struct json *j, const char *key, uint32_t flags)
 	json_close(j);
 }
 
-static void print_json(const struct report *rep, FILE *f)
+/**
+ * struct stack_sum - the regions one creating call stack made
+ * @stack: the stack, NULL for regions without one
+ * @nr: regions
+ * @nr_lazy: of which lazy
+ * @tot: their sums
+ */
+struct stack_sum {
+	const struct mw_stack *stack;
+	size_t nr, nr_lazy;
+	struct region_totals tot;
+};
+
+static int cmp_stack_sum(const void *a, const void *b)
+{
+	const struct stack_sum *x = a, *y = b;
+
+	if (x->tot.reserved != y->tot.reserved)
+		return x->tot.reserved < y->tot.reserved ? 1 : -1;
+	if (x->tot.touched != y->tot.touched)
+		return x->tot.touched < y->tot.touched ? 1 : -1;
+	return (x->stack ? x->stack->id : 0) < (y->stack ? y->stack->id : 0) ?
+	       -1 : 1;
+}
+
+/* Sums per creating stack, largest reserved first; *nr of them. */
+static struct stack_sum *sum_by_stack(const struct report *rep, size_t *nr)
+{
+	struct stack_sum *s = calloc(rep->nr + 1, sizeof(*s));
+	size_t i, k, n = 0;
+
+	if (!s)
+		return NULL;
+	for (i = 0; i < rep->nr; i++) {
+		const struct mw_region *r = &rep->regions[i];
+		const struct mw_stack *st = mw_stack_set_find(rep->stacks,
+							      r->stack_id);
+
+		for (k = 0; k < n && s[k].stack != st; k++)
+			;
+		if (k == n)
+			s[n++].stack = st;
+		s[k].nr++;
+		s[k].nr_lazy += rep->lazy[i];
+		s[k].tot.reserved += r->reserved;
+		s[k].tot.committed += r->committed;
+		s[k].tot.touched += r->touched;
+		s[k].tot.faulted += r->faulted;
+	}
+	qsort(s, n, sizeof(*s), cmp_stack_sum);
+	*nr = n;
+	return s;
+}
+
+/**
+ * struct fill_sum - faulted bytes one filling call stack stands for
+ * @stack: the stack
+ * @bytes: over all regions
+ * @nr: regions it filled
+ */
+struct fill_sum {
+	const struct mw_stack *stack;
+	uint64_t bytes;
+	size_t nr;
+};
+
+static int cmp_fill_sum(const void *a, const void *b)
+{
+	const struct fill_sum *x = a, *y = b;
+
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? 1 : -1;
+	return x->stack->id < y->stack->id ? -1 : 1;
+}
+
+/* Faulted bytes per filling stack over all regions, most first. */
+static struct fill_sum *sum_fills(const struct report *rep, size_t *nr)
+{
+	struct fill_sum *s;
+	size_t i, k, f, n = 0, max = 1;
+
+	for (i = 0; i < rep->nr; i++)
+		max += rep->regions[i].nr_fills;
+	s = calloc(max, sizeof(*s));
+	if (!s)
+		return NULL;
+	for (i = 0; i < rep->nr; i++) {
+		const struct mw_region *r = &rep->regions[i];
+
+		for (f = 0; f < r->nr_fills; f++) {
+			const struct mw_stack *st;
+
+			st = mw_stack_set_find(rep->stacks,
+					       r->fills[f].stack_id);
+			if (!st)
+				continue;
+			for (k = 0; k < n && s[k].stack != st; k++)
+				;
+			if (k == n)
+				s[n++].stack = st;
+			s[k].bytes += r->fills[f].bytes;
+			s[k].nr++;
+		}
+	}
+	qsort(s, n, sizeof(*s), cmp_fill_sum);
+	*nr = n;
+	return s;
+}
+
+/* A region's sampled filling stacks, most bytes first, as the module sent. */
+static void fills_json(const struct report *rep, struct json *j,
+		       const struct mw_region *r)
+{
+	size_t f;
+
+	json_open_array(j, "fill_stacks", true);
+	for (f = 0; f < r->nr_fills; f++) {
+		const struct mw_stack *st;
+
+		st = mw_stack_set_find(rep->stacks, r->fills[f].stack_id);
+		if (!st)
+			continue;
+		json_open_object(j, NULL, true);
+		json_u64(j, "faulted_bytes", r->fills[f].bytes);
+		mw_stack_json(j, "stack", st);
+		json_close(j);
+	}
+	json_close(j);
+	json_u64(j, "fill_other_bytes", r->fill_other);
+}
+
+static int cmp_fill(const void *a, const void *b)
+{
+	const struct mw_fill *x = a, *y = b;
+
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? 1 : -1;
+	return x->stack_id < y->stack_id ? -1 : 1;
+}
+
+static void print_fills(const struct report *rep, FILE *f,
+			const struct mw_region *r, int indent)
+{
+	char size[SIZE_BUF], all[SIZE_BUF];
+	struct mw_fill fills[MW_MAX_FILLS];
+	uint64_t sampled = r->fill_other;
+	size_t i;
+
+	if (!r->nr_fills)
+		return;
+	memcpy(fills, r->fills, r->nr_fills * sizeof(*fills));
+	qsort(fills, r->nr_fills, sizeof(*fills), cmp_fill);
+	for (i = 0; i < r->nr_fills; i++)
+		sampled += fills[i].bytes;
+	fprintf(f, "%*sfilled by (sampled faults, %s of %s faulted):\n",
+		indent, "", format_size(size, sampled),
+		format_size(all, r->faulted));
+	for (i = 0; i < r->nr_fills; i++) {
+		char label[SIZE_BUF + 16];
+
+		snprintf(label, sizeof(label), "%s by",
+			 format_size(size, fills[i].bytes));
+		mw_stack_print(f, mw_stack_set_find(rep->stacks,
+						    fills[i].stack_id),
+			       indent + 2, label);
+	}
+}
+
+static int print_by_stack_json(const struct report *rep, struct json *j)
+{
+	struct stack_sum *s;
+	struct fill_sum *fs;
+	size_t i, n;
+
+	s = sum_by_stack(rep, &n);
+	if (!s)
+		return -ENOMEM;
+	json_open_array(j, "by_stack", false);
+	for (i = 0; i < n; i++) {
+		json_open_object(j, NULL, false);
+		if (s[i].stack)
+			mw_stack_json(j, "stack", s[i].stack);
+		json_u64(j, "regions", s[i].nr);
+		json_u64(j, "lazy_regions", s[i].nr_lazy);
+		json_u64(j, "reserved_bytes", s[i].tot.reserved);
+		json_u64(j, "committed_bytes", s[i].tot.committed);
+		json_u64(j, "touched_bytes", s[i].tot.touched);
+		json_u64(j, "faulted_bytes", s[i].tot.faulted);
+		json_close(j);
+	}
+	json_close(j);
+	free(s);
+
+	fs = sum_fills(rep, &n);
+	if (!fs)
+		return -ENOMEM;
+	json_open_array(j, "by_fill_stack", false);
+	for (i = 0; i < n; i++) {
+		json_open_object(j, NULL, false);
+		mw_stack_json(j, "stack", fs[i].stack);
+		json_u64(j, "regions", fs[i].nr);
+		json_u64(j, "faulted_bytes", fs[i].bytes);
+		json_close(j);
+	}
+	json_close(j);
+	free(fs);
+	return 0;
+}
+
+static int print_by_stack_table(const struct report *rep, FILE *f)
+{
+	char res[SIZE_BUF], com[SIZE_BUF], tou[SIZE_BUF], fau[SIZE_BUF];
+	struct fill_sum *fs;
+	struct stack_sum *s;
+	size_t i, n;
+
+	s = sum_by_stack(rep, &n);
+	if (!s)
+		return -ENOMEM;
+	fprintf(f, "\nby creating call stack, most reserved first:\n\n");
+	fprintf(f, "%7s %5s %9s %9s %9s %9s\n", "REGIONS", "LAZY",
+		"RESERVED", "COMMITTED", "TOUCHED", "FAULTED");
+	for (i = 0; i < n; i++) {
+		fprintf(f, "%7zu %5zu %9s %9s %9s %9s\n", s[i].nr,
+			s[i].nr_lazy, format_size(res, s[i].tot.reserved),
+			format_size(com, s[i].tot.committed),
+			format_size(tou, s[i].tot.touched),
+			format_size(fau, s[i].tot.faulted));
+		mw_stack_print(f, s[i].stack, 4, "created at:");
+	}
+	free(s);
+
+	fs = sum_fills(rep, &n);
+	if (!fs)
+		return -ENOMEM;
+	fprintf(f, "\nby filling call stack (sampled faults), most faulted "
+		"first:\n\n");
+	fprintf(f, "%7s %9s\n", "REGIONS", "FAULTED");
+	for (i = 0; i < n; i++) {
+		fprintf(f, "%7zu %9s\n", fs[i].nr,
+			format_size(fau, fs[i].bytes));
+		mw_stack_print(f, fs[i].stack, 4, "faulted by:");
+	}
+	free(fs);
+	return 0;
+}
+
+static int print_json(const struct report *rep, FILE *f)
 {
 	const struct mw_watch *w = &rep->watch;
 	struct json j;
 	size_t i, k;
+	int ret;
 
 	json_init(&j, f);
 	json_open_object(&j, NULL, false);
@@ -105,6 +356,14 @@ static void print_json(const struct report *rep, FILE *f)
 		json_u64(&j, "creator_tid", r->creator_tid);
 		json_string(&j, "creator_comm", r->creator_comm);
 		json_string(&j, "creator_latest_comm", r->creator_latest_comm);
+		if (rep->show_stacks) {
+			const struct mw_stack *st;
+
+			st = mw_stack_set_find(rep->stacks, r->stack_id);
+			if (st)
+				mw_stack_json(&j, "stack", st);
+			fills_json(rep, &j, r);
+		}
 		json_open_array(&j, "threads", false);
 		for (k = 0; k < r->nr_threads; k++) {
 			json_open_object(&j, NULL, true);
@@ -126,7 +385,10 @@ static void print_json(const struct report *rep, FILE *f)
 		json_boolean(&j, "lazy", rep->lazy[i]);
 		json_close(&j);
 	}
+	json_close(&j);
+	ret = rep->by_stack ? print_by_stack_json(rep, &j) : 0;
 	json_end(&j);
+	return ret;
 }
 
 /* Largest touched first; then largest reserved; then by address. */
@@ -284,6 +546,13 @@ static int print_table(const struct report *rep, FILE *f)
 		       creator, flags);
 		if (rep->threads)
 			print_threads(f, r, range_w + 4);
+		if (rep->show_stacks &&
+		    (r->stack_id || r->kind != MEMWATCH_REGION_KIND_PREEXISTING))
+			mw_stack_print(f, mw_stack_set_find(rep->stacks,
+							    r->stack_id),
+				       range_w + 4, "created at:");
+		if (rep->show_stacks)
+			print_fills(rep, f, r, range_w + 4);
 	}
 	free(order);
 
@@ -301,7 +570,11 @@ static int print_table(const struct report *rep, FILE *f)
 	if (incomplete)
 		fprintf(f, "warning: %zu regions lost an event (flag incomplete): "
 		       "their figures may be short\n", incomplete);
-	return 0;
+	if ((rep->show_stacks || rep->by_stack) && w->dropped_stacks)
+		fprintf(f, "warning: %" PRIu64 " call stacks or code maps were "
+			"not kept (max_stacks or max_code_maps reached, or "
+			"memory short)\n", w->dropped_stacks);
+	return rep->by_stack ? print_by_stack_table(rep, f) : 0;
 }
 
 /*
@@ -434,6 +707,10 @@ int report_option(int argc, char **argv, int *i, struct report_opts *o)
 		o->format = REPORT_JSON;
 	} else if (!strcmp(arg, "--threads")) {
 		o->threads = true;
+	} else if (!strcmp(arg, "--stacks")) {
+		o->stacks = true;
+	} else if (!strcmp(arg, "--by-stack")) {
+		o->by_stack = true;
 	} else if ((ret = option_value(argc, argv, i, "--min-size", &val))) {
 		if (ret < 0 || parse_size("--min-size", val, &o->min_size))
 			return -1;
@@ -462,6 +739,8 @@ int report_build(uint32_t pid, const struct mw_watch *w,
 	}
 	rep->pid = pid;
 	rep->threads = o->threads;
+	rep->show_stacks = o->stacks;
+	rep->by_stack = o->by_stack;
 	rep->min_size = o->min_size;
 	rep->max_pct = o->max_pct;
 	rep->watch = *w;
@@ -486,6 +765,7 @@ int report_build(uint32_t pid, const struct mw_watch *w,
 int report_fetch(uint32_t pid, const struct report_opts *o,
 		 struct report **out)
 {
+	struct mw_stack_set *stacks = NULL;
 	struct mw_region *regions;
 	struct mw_watch w;
 	size_t nr;
@@ -494,10 +774,23 @@ int report_fetch(uint32_t pid, const struct report_opts *o,
 	ret = mw_get_watch(pid, &w);
 	if (ret)
 		return ret;
+	/* first: the regions' complete dump discards an exited watch */
+	if (o->stacks || o->by_stack) {
+		ret = mw_stack_set_fetch(pid, &stacks);
+		if (ret)
+			return ret;
+	}
 	ret = mw_get_regions(pid, &regions, &nr);
-	if (ret)
+	if (ret) {
+		mw_stack_set_free(stacks);
 		return ret;
-	return report_build(pid, &w, regions, nr, o, out);
+	}
+	ret = report_build(pid, &w, regions, nr, o, out);
+	if (ret)
+		mw_stack_set_free(stacks);
+	else
+		(*out)->stacks = stacks;
+	return ret;
 }
 
 int report_print(const struct report *rep, FILE *f,
@@ -505,8 +798,7 @@ int report_print(const struct report *rep, FILE *f,
 {
 	switch (format) {
 	case REPORT_JSON:
-		print_json(rep, f);
-		return 0;
+		return print_json(rep, f);
 	case REPORT_OPENMETRICS:
 		print_openmetrics(rep, f);
 		return 0;
@@ -520,6 +812,7 @@ void report_free(struct report *rep)
 	if (!rep)
 		return;
 	free(rep->lazy);
+	mw_stack_set_free(rep->stacks);
 	mw_regions_free(rep->regions, rep->nr);
 	free(rep);
 }
@@ -576,7 +869,7 @@ int cmd_report(int argc, char **argv)
 		return usage_error("missing PID; usage: " PROG_NAME
 				   " report PID [--json] [--format FORMAT] "
 				   "[--min-size SIZE] [--max-touched-pct N] "
-				   "[--threads]");
+				   "[--threads] [--stacks] [--by-stack]");
 
 	ret = report_fetch(pid, &o, &rep);
 	if (ret)

@@ -197,6 +197,7 @@ struct run {
 	struct report_opts o;
 	const char *out_path;
 	bool follow;
+	bool no_stacks;
 	char **cmd;
 
 	pid_t root;
@@ -314,6 +315,11 @@ static int parse_run_args(struct run *r, int argc, char **argv)
 			continue;
 		if (!strcmp(arg, "--follow-forks")) {
 			r->follow = true;
+		} else if (!strcmp(arg, "--no-stacks")) {
+			r->no_stacks = true;
+		} else if ((ret = fill_every_option(argc, argv, &i))) {
+			if (ret < 0)
+				return CMD_RET_USAGE;
 		} else if ((ret = option_value(argc, argv, &i, "-o", &val)) ||
 			   (ret = option_value(argc, argv, &i, "--output",
 					       &val))) {
@@ -356,8 +362,10 @@ int cmd_run(int argc, char **argv)
 			goto out;
 	}
 
-	ret = child_start(r.cmd, r.follow ? MEMWATCH_WATCH_F_FOLLOW_FORKS : 0,
-			  r.follow, &r.root);
+	ret = child_start(r.cmd,
+			  (r.follow ? MEMWATCH_WATCH_F_FOLLOW_FORKS : 0) |
+			  (r.no_stacks ? MEMWATCH_WATCH_F_NO_STACKS : 0),
+			  r.follow || r.no_stacks, &r.root);
 	if (ret)
 		goto out;
 	mw_subject_pid = (uint32_t)r.root;

@@ -24,29 +24,16 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* One executable file mapping of the watched process, as the module logged it. */
-struct mw_code_map {
-	uint64_t start, end;	/* user addresses */
-	uint64_t pgoff;		/* file offset of start, bytes */
-	uint64_t ns;		/* when it was mapped, ns since the watch started (0: before) */
-	const char *path;	/* the file's path as the kernel's d_path gave it */
-};
-
 /*
- * A raw sample: registers and the top of the user stack. The registers use
- * the DWARF x86-64 numbering 0..16: rax rdx rcx rbx rsi rdi rbp rsp
- * r8..r15 rip.
+ * struct mw_code_map (an executable file mapping the module logged) and
+ * struct mw_raw_stack (a sample: registers in DWARF's x86-64 numbering
+ * and the top of the user stack) are the module's replies.
  */
-#define MW_UNWIND_NREGS 17
+#include "replies.h"
+
+#define MW_UNWIND_NREGS MEMWATCH_STACK_NR_REGS
 #define MW_UNWIND_REG_SP 7
 #define MW_UNWIND_REG_PC 16
-struct mw_raw_stack {
-	uint64_t id;		/* the module's stack id */
-	uint64_t ns;		/* capture time, ns since the watch started */
-	uint64_t regs[MW_UNWIND_NREGS];
-	const uint8_t *data;	/* copy of user memory from regs[7] (rsp) upward */
-	size_t size;		/* bytes in data */
-};
 
 /* One frame of an unwound stack; the strings belong to the frame. */
 struct mw_frame {

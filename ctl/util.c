@@ -264,6 +264,33 @@ int parse_percent(const char *opt, const char *arg, unsigned int *pct)
 	return 0;
 }
 
+int parse_count(const char *opt, const char *arg, uint32_t *n)
+{
+	const char *end;
+	uint64_t v;
+
+	if (parse_decimal(arg, UINT32_MAX, &v, &end) || *end)
+		return usage_error("invalid number '%s' for %s: give a whole "
+				   "number from 0 to %u", arg, opt, UINT32_MAX);
+	*n = v;
+	return 0;
+}
+
+/* "--fill-every N" of watch and run; 1 if argv[*i] was it, <0 if bad */
+int fill_every_option(int argc, char **argv, int *i)
+{
+	const char *val;
+	uint32_t n;
+	int ret = option_value(argc, argv, i, "--fill-every", &val);
+
+	if (ret <= 0)
+		return ret;
+	if (parse_count("--fill-every", val, &n))
+		return -1;
+	mw_watch_set_fill_every(n);
+	return 1;
+}
+
 /*
  * Match "--name VALUE" or "--name=VALUE" at argv[*i]. Returns 0 if argv[*i]
  * is another argument, 1 with *value set (and *i moved past it), or -1

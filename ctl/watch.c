@@ -16,7 +16,8 @@ int cmd_watch(int argc, char **argv)
 {
 	char reserved[SIZE_BUF], committed[SIZE_BUF], touched[SIZE_BUF];
 	char comm[MW_NAME_LEN];
-	bool existing_ok = false, have_pid = false;
+	bool existing_ok = false, no_stacks = false, have_pid = false;
+	uint32_t flags;
 	struct mw_watch w;
 	uint32_t pid = 0;
 	int i, ret;
@@ -24,6 +25,11 @@ int cmd_watch(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--existing-ok")) {
 			existing_ok = true;
+		} else if (!strcmp(argv[i], "--no-stacks")) {
+			no_stacks = true;
+		} else if ((ret = fill_every_option(argc, argv, &i))) {
+			if (ret < 0)
+				return CMD_RET_USAGE;
 		} else if (!have_pid && pid_argument(argv[i])) {
 			ret = parse_pid(argv[i], &pid);
 			if (ret)
@@ -35,11 +41,13 @@ int cmd_watch(int argc, char **argv)
 	}
 	if (!have_pid)
 		return usage_error("missing PID; usage: " PROG_NAME
-				   " watch PID [--existing-ok]");
+				   " watch PID [--existing-ok] [--no-stacks] "
+				   "[--fill-every N]");
 
-	/* The flags attribute goes out only when the option asks for it. */
-	ret = mw_watch(pid, existing_ok ? MEMWATCH_WATCH_F_EXISTING_OK : 0,
-		       existing_ok, &w);
+	/* The flags attribute goes out only when an option asks for it. */
+	flags = (existing_ok ? MEMWATCH_WATCH_F_EXISTING_OK : 0) |
+		(no_stacks ? MEMWATCH_WATCH_F_NO_STACKS : 0);
+	ret = mw_watch(pid, flags, flags != 0, &w);
 	if (ret)
 		return ret;
 

@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Call stacks: the code that made and filled each region, as memwatchctl
+report --stacks and --by-stack show it, against the addresses the workload
+took of its own functions.
+
+The workload (mw_stackprog, built -O2 -fomit-frame-pointer, and
+libmwstack.so) is started by memwatchctl run, so the report is read after
+it exited, and its library was dlclose()d before that: every frame is named
+from the files, by the code maps the module logged.
+
+  * make_region_here(), called by outer(), called by main(), mmaps: the
+    region's stack holds the three, in that order;
+  * a thread's first malloc() makes its glibc arena by mmap deep in libc
+    (no frame pointers): the arena's stack reaches the thread's function
+    through libc's frames;
+  * fill_here() writes a region with memset(): its sampled filling stacks
+    hold fill_here;
+  * a function of a dlopen()ed, then dlclose()d library makes a region: the
+    report names it and its library;
+  * --by-stack sums each creating stack's regions, and the workload's own
+    sizes agree; run --no-stacks takes none.
+
+A frame is right when its symbol is the function's name and its address
+less its offset is where the workload said the function starts.
+
+Needs root and the memwatch module; otherwise it skips (exit 4). Set
+MEMWATCH_CTL to memwatchctl's path. Output is TAP.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from mw_tap import (CTL, check, diag, parse_json, require_root_and_module,
+                    run_tests, Skip, validate_json)
+
+MIB = 1 << 20
+TIMEOUT = 120
+HERE = os.path.dirname(os.path.abspath(__file__))
+TMP = tempfile.mkdtemp(prefix="mwstacks.")
+
+_runs = {}
+
+
+def ctl(*args):
+    p = subprocess.run([CTL] + [str(a) for a in args], capture_output=True,
+                       text=True, errors="replace", timeout=TIMEOUT,
+                       stdin=subprocess.DEVNULL)
+    return p.returncode, p.stdout, p.stderr
+
+
+def prog():
+    path = os.path.join(HERE, "mw_stackprog")
+    if not os.access(path, os.X_OK) or \
+       not os.path.exists(os.path.join(HERE, "libmwstack.so")):
+        raise Skip("mw_stackprog is not built (make -C selftests)")
+    return path
+
+
+def workload(*opts):
+    """Run mw_stackprog under memwatchctl run OPTS; the JSON report, the
+    table and what the workload noted, once per set of options."""
+    if opts in _runs:
+        return _runs[opts]
+    name = "run%d" % len(_runs)
+    notes = os.path.join(TMP, name + ".notes")
+    path = os.path.join(TMP, name + ".json")
+    rc, so, se = ctl("run", *opts, "-o", path, "--", prog(), notes)
+    check(rc == 0, "run %s exited %d: %s" % (" ".join(opts), rc, se.strip()))
+    with open(path) as f:
+        rep = parse_json(f.read(), "report", "the report run -o wrote")
+    validate_json("report", rep, "run -o's report")
+    noted = {}
+    with open(notes) as f:
+        for line in f:
+            k, v = line.split()
+            noted[k] = int(v, 16)
+    _runs[opts] = (rep, so, noted)
+    return _runs[opts]
+
+
+def region_with(rep, addr):
+    for r in rep["regions"]:
+        for e in r["extents"]:
+            if int(e["start"], 16) <= addr < int(e["end"], 16):
+                return r
+    check(False, "no region holds 0x%x" % addr)
+    return None
+
+
+def show(frames):
+    return " <- ".join("%s+0x%x (%s)" % (f["symbol"], f["offset"],
+                                         os.path.basename(f["module"]))
+                       for f in frames)
+
+
+def frame_of(frames, name, noted):
+    """The index of the frame of function NAME, checked against where the
+    workload said NAME starts; -1 if none."""
+    for i, f in enumerate(frames):
+        if f["symbol"] == name:
+            start = int(f["addr"], 16) - f["offset"]
+            check(start == noted[name],
+                  "frame %d names %s but starts at 0x%x, not 0x%x: %s" %
+                  (i, name, start, noted[name], show(frames)))
+            return i
+    return -1
+
+
+def need_in_order(frames, names, noted, what):
+    at = [frame_of(frames, n, noted) for n in names]
+    check(all(i >= 0 for i in at),
+          "%s: the stack lacks %s: %s" %
+          (what, [n for n, i in zip(names, at) if i < 0], show(frames)))
+    check(at == sorted(at), "%s: %s not in that order: %s" %
+          (what, names, show(frames)))
+    return at
+
+
+def creating_frames(r, what):
+    check("stack" in r, "%s has no creating stack: %s" % (what, r))
+    return r["stack"]["frames"]
+
+
+def t_created_without_frame_pointers():
+    rep, _, noted = workload("--stacks")
+    r = region_with(rep, noted["region"])
+    check(r["reserved_bytes"] == 4 * MIB, "region of %d bytes" %
+          r["reserved_bytes"])
+    frames = creating_frames(r, "make_region_here()'s region")
+    need_in_order(frames, ["make_region_here", "outer", "main"], noted,
+                  "make_region_here()'s region")
+    diag("created at: " + show(frames))
+
+
+def t_arena_through_libc():
+    rep, _, noted = workload("--stacks")
+    r = region_with(rep, noted["arena"])
+    frames = creating_frames(r, "the thread's arena")
+    at = need_in_order(frames, ["arena_thread"], noted, "the arena")
+    libc = [f for f in frames[:at[0]]
+            if os.path.basename(f["module"]).startswith("libc.so")]
+    check(libc, "no libc frame below arena_thread: %s" % show(frames))
+    diag("arena created at: " + show(frames))
+
+
+def t_filled_by_sampled_faults():
+    rep, _, noted = workload("--stacks")
+    r = region_with(rep, noted["fill_region"])
+    check(r["faulted_bytes"] == 2 * MIB, "faulted %d, not 2 MiB" %
+          r["faulted_bytes"])
+    fills = r.get("fill_stacks", [])
+    check(fills, "the filled region has no filling stack: %s" % r)
+    hits = [f for f in fills
+            if frame_of(f["stack"]["frames"], "fill_here", noted) >= 0]
+    check(hits, "no filling stack holds fill_here: %s" %
+          [show(f["stack"]["frames"]) for f in fills])
+    total = sum(f["faulted_bytes"] for f in fills) + r["fill_other_bytes"]
+    check(0 < total <= r["faulted_bytes"],
+          "filling stacks stand for %d bytes of %d faulted" %
+          (total, r["faulted_bytes"]))
+    diag("filled by (%d bytes): %s" % (hits[0]["faulted_bytes"],
+                                       show(hits[0]["stack"]["frames"])))
+
+
+def t_dlclosed_library_named():
+    rep, _, noted = workload("--stacks")
+    r = region_with(rep, noted["lib_region"])
+    frames = creating_frames(r, "the library's region")
+    at = need_in_order(frames, ["mw_lib_make_region", "main"], noted,
+                       "the library's region")
+    mod = frames[at[0]]["module"]
+    check(mod.endswith("/libmwstack.so"), "module %s" % mod)
+    check(frames[at[0]]["build_id"], "no build id for %s" % mod)
+
+
+def t_by_stack_sums():
+    rep, so, noted = workload("--stacks", "--by-stack")
+    groups = rep.get("by_stack")
+    check(groups, "no by_stack in the report")
+    outer = [g for g in groups if "stack" in g and
+             frame_of(g["stack"]["frames"], "outer", noted) >= 0]
+    check(len(outer) == 1, "%d by-stack entries through outer()" %
+          len(outer))
+    check(outer[0]["regions"] == 1 and
+          outer[0]["reserved_bytes"] == 4 * MIB,
+          "outer()'s entry: %d regions, %d bytes, not 1 of 4 MiB" %
+          (outer[0]["regions"], outer[0]["reserved_bytes"]))
+    check(sum(g["regions"] for g in groups) == len(rep["regions"]),
+          "by_stack covers %d regions of %d" %
+          (sum(g["regions"] for g in groups), len(rep["regions"])))
+    check(sum(g["reserved_bytes"] for g in groups) ==
+          rep["totals"]["reserved_bytes"], "by_stack's reserved bytes "
+          "do not add up to the total")
+    check(rep.get("by_fill_stack"), "no by_fill_stack in the report")
+    check("created at:" in so and "make_region_here+0x" in so,
+          "the table shows no creating stack")
+
+
+def t_no_stacks():
+    rep, so, noted = workload("--no-stacks", "--stacks")
+    r = region_with(rep, noted["region"])
+    check("stack" not in r, "--no-stacks, yet a stack: %s" % r)
+    check(not r.get("fill_stacks"), "--no-stacks, yet filling stacks")
+
+
+TESTS = [
+    ("creating_stack_without_frame_pointers", t_created_without_frame_pointers),
+    ("arena_stack_reaches_the_thread_through_libc", t_arena_through_libc),
+    ("filling_stacks_name_the_writer", t_filled_by_sampled_faults),
+    ("dlclosed_library_is_still_named", t_dlclosed_library_named),
+    ("by_stack_sums_agree_with_the_regions", t_by_stack_sums),
+    ("no_stacks_takes_none", t_no_stacks),
+]
+
+
+def main():
+    require_root_and_module()
+    return run_tests(TESTS, lambda: shutil.rmtree(TMP, ignore_errors=True))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The workload of ctl_stacks.py: code whose call stacks memwatch must
+ * name, built -O2 -fomit-frame-pointer, as Debian builds its libraries, so
+ * that only CFI unwinding can get past a frame.
+ *
+ *   mw_stackprog OUT        run every case, write what it did to OUT
+ *
+ * Each line of OUT is "NAME ADDRESS": where the cases' regions are and
+ * where the functions that must appear in their stacks start, taken by the
+ * program itself (the truth the report is checked against):
+ *
+ *   region ADDR              make_region_here()'s 4 MiB mmap
+ *   make_region_here ADDR    the function, then outer() and main()
+ *   arena ADDR               a block arena_thread() malloc()ed in its new
+ *                            glibc arena (made by mmap inside malloc)
+ *   arena_thread ADDR        that thread's function
+ *   fill_region ADDR         a 2 MiB mmap that fill_here() writes with
+ *   fill_here ADDR           memset() (libc, no frame pointer)
+ *   lib_region ADDR          the mmap of mw_lib_make_region(), from a
+ *   mw_lib_make_region ADDR  library dlopen()ed, then dlclose()d
+ */
+#include <dlfcn.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static FILE *out;
+
+static void note(const char *name, const void *p)
+{
+	fprintf(out, "%s %#lx\n", name, (unsigned long)(uintptr_t)p);
+}
+
+/* The stack of this mmap must read make_region_here, outer, main. */
+__attribute__((noinline)) static void *make_region_here(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	/* keep the call from becoming a tail call */
+	__asm__ volatile("" : : "r"(p) : "memory");
+	return p == MAP_FAILED ? NULL : p;
+}
+
+__attribute__((noinline)) static void *outer(size_t len)
+{
+	void *p = make_region_here(len);
+
+	__asm__ volatile("" : : "r"(p) : "memory");
+	return p;
+}
+
+/* Its first write faults in through memset(), whose stack is sampled. */
+__attribute__((noinline)) static void fill_here(char *p, size_t len)
+{
+	memset(p, 0x5a, len);
+	__asm__ volatile("" : : "r"(p) : "memory");
+}
+
+static void *arena_block;
+
+/* Its malloc() makes the thread a glibc arena, by mmap inside libc. */
+__attribute__((noinline)) static void *arena_thread(void *arg)
+{
+	char *p = malloc(4096);
+
+	(void)arg;
+	if (p)
+		memset(p, 1, 4096);
+	arena_block = p;
+	__asm__ volatile("" : : "r"(p) : "memory");
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	void *(*lib_fn)(size_t);
+	pthread_t th;
+	void *lib, *p;
+	char path[4096];
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: mw_stackprog OUT\n");
+		return 2;
+	}
+	out = fopen(argv[1], "w");
+	if (!out)
+		return 1;
+
+	p = outer(4 << 20);
+	if (!p)
+		return 1;
+	note("region", p);
+	note("make_region_here", (void *)make_region_here);
+	note("outer", (void *)outer);
+	note("main", (void *)main);
+
+	/* room for an arena per thread, whatever the number of CPUs */
+	mallopt(M_ARENA_MAX, 8);
+	if (pthread_create(&th, NULL, arena_thread, NULL) ||
+	    pthread_join(th, NULL) || !arena_block)
+		return 1;
+	note("arena", arena_block);
+	note("arena_thread", (void *)arena_thread);
+
+	p = make_region_here(2 << 20);
+	if (!p)
+		return 1;
+	fill_here(p, 2 << 20);
+	note("fill_region", p);
+	note("fill_here", (void *)fill_here);
+
+	/* the library lies beside the program */
+	snprintf(path, sizeof(path), "%s", argv[0]);
+	*strrchr(path, '/') = '\0';
+	strncat(path, "/libmwstack.so", sizeof(path) - strlen(path) - 1);
+	lib = dlopen(path, RTLD_NOW);
+	if (!lib) {
+		fprintf(stderr, "mw_stackprog: %s\n", dlerror());
+		return 1;
+	}
+	lib_fn = (void *(*)(size_t))dlsym(lib, "mw_lib_make_region");
+	if (!lib_fn)
+		return 1;
+	p = lib_fn(3 << 20);
+	note("lib_region", p);
+	note("mw_lib_make_region", (void *)lib_fn);
+	dlclose(lib);
+
+	fclose(out);
+	return 0;
+}
