@@ -9,7 +9,9 @@ in an order that alternates from round to round:
   bpftrace  not loaded; bench/attrib.bt traces the process
   nowatch   loaded, nothing watched
   unwatched loaded, another process watched, this one not
-  watched   loaded, this process watched
+  watched   loaded, this process watched (call stacks on: each mapping's
+            creating stack, and a sample of one fault stack in 64)
+  nostacks  loaded, this process watched with --no-stacks
   kp_unwatched, kp_watched
             the same two, loaded with hooks=kprobe (kprobes and kretprobes
             instead of ftrace direct calls)
@@ -50,10 +52,11 @@ MANYREGIONS = os.path.join(REPO, "build/bench/manyregions")
 ATTRIB_BT = os.path.join(REPO, "bench/attrib.bt")
 KPROBE_LIST = "/sys/kernel/debug/kprobes/list"
 
-MODES = ["nomod", "bpftrace", "nowatch", "unwatched", "watched",
+MODES = ["nomod", "bpftrace", "nowatch", "unwatched", "watched", "nostacks",
          "kp_unwatched", "kp_watched"]
 # the hooks parameter each mode loads the module with; not loaded if absent
 HOOKS = {"nowatch": "auto", "unwatched": "auto", "watched": "auto",
+         "nostacks": "auto",
          "kp_unwatched": "kprobe", "kp_watched": "kprobe"}
 FIGURES = ["fault1", "fault2", "map"]
 
@@ -193,6 +196,8 @@ def run_mode(mode):
             ctl("watch", other.pid)
         elif base == "watched":
             ctl("watch", pid)
+        elif base == "nostacks":
+            ctl("watch", pid, "--no-stacks")
         elif mode == "bpftrace":
             tracer = start_bpftrace(pid)
         proc.stdin.write("go\n")
@@ -212,7 +217,7 @@ def run_mode(mode):
             ctl("unwatch", other.pid)
             other.kill()
             other.wait()
-        if mode.removeprefix("kp_") == "watched":
+        if mode.removeprefix("kp_") in ("watched", "nostacks"):
             ctl("unwatch", pid)
     return res
 
@@ -349,6 +354,7 @@ def main():
         fig("fault_nowatch_ratio", "nowatch", "fault1")
         fig("fault_unwatched_ratio", "unwatched", "fault1")
         fig("fault_watched_ratio", "watched", "fault1")
+        fig("fault_nostacks_ratio", "nostacks", "fault1")
         fig("fault_bpftrace_ratio", "bpftrace", "fault1")
         fig("fault_nowatch_2t_ratio", "nowatch", "fault2")
         fig("fault_unwatched_2t_ratio", "unwatched", "fault2")
@@ -357,6 +363,7 @@ def main():
         fig("map_nowatch_ratio", "nowatch", "map")
         fig("map_unwatched_ratio", "unwatched", "map")
         fig("map_watched_ratio", "watched", "map")
+        fig("map_nostacks_ratio", "nostacks", "map")
         fig("map_bpftrace_ratio", "bpftrace", "map")
         fig("fault_kprobe_unwatched_ratio", "kp_unwatched", "fault1")
         fig("fault_kprobe_watched_ratio", "kp_watched", "fault1")
@@ -365,6 +372,8 @@ def main():
         fig("map_kprobe_unwatched_ratio", "kp_unwatched", "map")
         fig("map_kprobe_watched_ratio", "kp_watched", "map")
         for mode, name in (("watched", "fault_watched_over_bpftrace_overhead"),
+                           ("nostacks",
+                            "fault_nostacks_over_bpftrace_overhead"),
                            ("kp_watched",
                             "fault_kprobe_watched_over_bpftrace_overhead")):
             if mode in med and "bpftrace" in med:

@@ -67,25 +67,30 @@ static void *loader(void *arg)
 	long id = (long)arg;
 	int entries = nr_entries * (1 + id % 8);
 	unsigned char **bytes;
+	z_stream zs = { 0 };
 	char name[16];
 	int i;
 
-	/* named before its first malloc, which creates its arena */
+	/*
+	 * Named before its first malloc, which creates its arena: zlib's, in
+	 * inflateInit2_(), as a JVM thread's Inflater makes its arena.
+	 */
 	snprintf(name, sizeof(name), "jar-loader-%ld", id);
 	pthread_setname_np(pthread_self(), name);
+	if (inflateInit(&zs) != Z_OK)
+		die("inflateInit");
 	bytes = calloc(entries, sizeof(*bytes));
 	if (!bytes)
 		die("calloc");
 	for (i = 0; i < entries; i++) {
 		size_t size = ENTRY_MIN + (size_t)i * (ENTRY_MAX - ENTRY_MIN) / entries;
-		z_stream zs = { 0 };
 		int ret;
 
 		bytes[i] = malloc(size);
 		if (!bytes[i])
 			die("malloc");
-		if (inflateInit(&zs) != Z_OK)
-			die("inflateInit");
+		if (inflateReset(&zs) != Z_OK)
+			die("inflateReset");
 		zs.next_in = jar;
 		zs.avail_in = jar_len;
 		zs.next_out = bytes[i];
@@ -93,8 +98,8 @@ static void *loader(void *arg)
 		ret = inflate(&zs, Z_NO_FLUSH);
 		if (ret != Z_OK && ret != Z_STREAM_END && ret != Z_BUF_ERROR)
 			die("inflate");
-		inflateEnd(&zs);
 	}
+	inflateEnd(&zs);
 	for (i = 0; i < entries; i++) {
 		if (i % 8 != 7 && i != entries - 1) {
 			free(bytes[i]);

@@ -7,7 +7,8 @@
 # zlib from 16 named loader threads, as the service's start-up did; run
 # under `memwatchctl run`, its report flags the 64 MiB glibc arenas that
 # are mostly address space, shows the ones that hold physical memory, and
-# names the loader threads that created and filled them. A recording of
+# names the loader threads and the code (call stacks through zlib and
+# glibc) that created and filled them. A recording of
 # the same start-up is sent to the host (scripts/demo-plot.sh draws it).
 # Then the same through a JVM, java.util.zip.Inflater from many threads,
 # when a JDK is installed.
@@ -49,6 +50,12 @@ lazy = [r for r in arenas if r["lazy"]]
 print("%d regions of 32 MiB or more; %d lazy (mostly address space), "
       "%d holding memory" % (len(arenas), len(lazy), len(arenas) - len(lazy)))
 shown = sorted(arenas, key=lambda r: -r["touched_bytes"])[:16]
+
+def creator(r):
+    # its latest name, and the one it had when it made the region
+    now, was = r["creator_latest_comm"], r["creator_comm"]
+    return now if now == was else "%s (was %s)" % (now, was)
+
 # one width for every address, as memwatchctl's tables print them
 digits = max([len("%x" % int(r["end"], 16)) for r in shown] or [1])
 for r in shown:
@@ -58,10 +65,34 @@ for r in shown:
           "filled by %s" % (digits, int(r["start"], 16),
                             r["reserved_bytes"] / 2**20,
                             r["touched_bytes"] / 2**20,
-                            "LAZY" if r["lazy"] else "", r["creator_comm"],
-                            fill))
+                            "LAZY" if r["lazy"] else "", creator(r), fill))
 if len(arenas) > len(shown):
     print("  ... and %d more" % (len(arenas) - len(shown)))
+PY
+}
+
+# Which code reserved the arenas and which code filled them: the call
+# stacks of report --by-stack, largest first, a line per stack.
+stacks() {
+	python3 - "$1" <<'PY'
+import json, os, sys
+rep = json.load(open(sys.argv[1]))
+
+def frames(st, n=9):
+    fr = ["%s (%s)" % (f["symbol"], os.path.basename(f["module"]) or "?")
+          for f in st["frames"][:n]]
+    return " <- ".join(fr) + (" <- ..." if len(st["frames"]) > n else "")
+
+print("code that made regions of 32 MiB or more, most reserved first:")
+for g in [g for g in rep["by_stack"] if "stack" in g and
+          g["reserved_bytes"] >= 32 << 20][:3]:
+    print("  %3d regions, %6.1fM reserved, %6.1fM touched: %s" % (
+        g["regions"], g["reserved_bytes"] / 2**20,
+        g["touched_bytes"] / 2**20, frames(g["stack"])))
+print("code whose page faults filled regions (sampled), most first:")
+for g in rep["by_fill_stack"][:3]:
+    print("  %6.1fM faulted in %3d regions: %s" % (
+        g["faulted_bytes"] / 2**20, g["regions"], frames(g["stack"])))
 PY
 }
 
@@ -72,11 +103,14 @@ run insmod "$MEMWATCH_KO"
 loaded=1
 
 step "the JAR loader's start-up, watched from its first instruction"
-memwatchctl run --threads --min-size 32M -o /tmp/jarload.json -- \
+memwatchctl run --threads --min-size 32M --by-stack -o /tmp/jarload.json -- \
 	"$jarload" </dev/null
 
 step "the 64 MiB glibc arenas: lazy ones flagged, and the loader threads that made and filled them"
 summary /tmp/jarload.json
+
+step "the code: who reserved the arenas, who filled them (call stacks, unwound through zlib and glibc)"
+stacks /tmp/jarload.json
 
 step "the same start-up recorded every 50ms, for the growth plot"
 memwatchctl record --interval 50ms -o /tmp/capture.jsonl -- \
@@ -93,11 +127,12 @@ echo "(capture: $(wc -l </tmp/capture.jsonl) samples; sent to the host for plott
 
 step "the same through a JVM: java.util.zip.Inflater from 16 threads"
 if command -v java >/dev/null && [ -e "$MEMWATCH_REPO/build/java/JarLoad.class" ]; then
-	memwatchctl run --min-size 32M -o /tmp/java.json -- \
+	memwatchctl run --min-size 32M --by-stack -o /tmp/java.json -- \
 		java -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
 		-cp "$MEMWATCH_REPO/build/java" JarLoad </dev/null >/tmp/java.txt
 	grep '^total:' /tmp/java.txt || true
 	summary /tmp/java.json
+	stacks /tmp/java.json
 else
 	echo "skipped: no JDK (install openjdk-17-jdk-headless for java and javac)"
 fi

@@ -26,13 +26,16 @@ import time
 
 import ctl_report as R
 from mw_tap import (CTL, Fail, Skip, check, diag, require_root_and_module,
-                    run_tests)
+                    run_tests, wait_output)
 
 TIMEOUT = 90
 KO = os.environ.get("MEMWATCH_KO", "")
 PARAMS = os.environ.get("MEMWATCH_KO_PARAMS", "").split()
 TRACING = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
 
+
+# the module's tracepoint probes: tracepoints whatever the hooks parameter
+TRACEPOINTS = {"sched_process_exec", "sched_process_fork", "task_rename"}
 
 def sh(*args, check_rc=True):
     p = subprocess.run([str(a) for a in args], capture_output=True,
@@ -132,7 +135,7 @@ def fentry_works(funcs):
 def stop_bpf(bt):
     """bpftrace's counts, {function: calls}, after it printed them."""
     bt.send_signal(2)
-    text = bt.communicate(timeout=2 * TIMEOUT)[0]
+    text = wait_output(bt, 2 * TIMEOUT, "bpftrace, after SIGINT,")
     got = {m.group(1): int(m.group(2))
            for m in re.finditer(r'^@\["?(\w+)"?\]: (\d+)$', text, re.M)}
     diag("bpftrace: %s" % ", ".join("%s %d" % kv for kv in sorted(got.items())))
@@ -172,7 +175,7 @@ def t_auto_falls_back_beside_fentry():
         errs = []
         for sym, p in probes.items():
             want = {"do_mmap": "kretprobe", page: "kprobe"}.get(sym)
-            if sym.startswith("sched_"):
+            if sym in TRACEPOINTS:
                 want = "tracepoint"
             if not p["attached"]:
                 errs.append("%s is not attached (error %d)"

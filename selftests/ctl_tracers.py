@@ -22,7 +22,7 @@ import sys
 import time
 
 from mw_tap import (CTL, Fail, check, diag, parse_json,
-                    require_root_and_module, run_tests, Skip)
+                    require_root_and_module, run_tests, Skip, wait_output)
 
 TIMEOUT = 60
 KPROBES = "/sys/kernel/debug/kprobes/list"
@@ -163,7 +163,7 @@ def t_kprobes_see_every_call_memwatch_runs():
         work.stdin.flush()
         kept = int(readline(work.stdout, "the workload"))
         bt.send_signal(2)
-        text = bt.communicate(timeout=2 * TIMEOUT)[0]
+        text = wait_output(bt, 2 * TIMEOUT, "bpftrace, after SIGINT,")
         got = counts(text)
         diag("bpftrace: " + ", ".join("%s %s %d" % (k[0], k[1], v)
                                       for k, v in sorted(got.items())))

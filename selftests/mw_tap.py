@@ -32,6 +32,35 @@ class Fail(Exception):
     pass
 
 
+def wait_output(proc, timeout, what):
+    """proc.communicate(timeout=): its stdout. If it does not end in time,
+    fail saying where each of its threads waits in the kernel (their
+    /proc stacks), what it printed so far, and kill it."""
+    import subprocess
+    try:
+        return proc.communicate(timeout=timeout)[0]
+    except subprocess.TimeoutExpired:
+        where = []
+        task = "/proc/%d/task" % proc.pid
+        for tid in sorted(os.listdir(task)) if os.path.isdir(task) else []:
+            try:
+                with open("%s/%s/stat" % (task, tid)) as f:
+                    state = f.read().rsplit(")", 1)[1].split()[0]
+                with open("%s/%s/stack" % (task, tid)) as f:
+                    stack = f.read().strip().replace("\n", " <- ")
+            except OSError as e:
+                state, stack = "?", str(e)
+            where.append("%s %s: %s" % (tid, state, stack))
+        proc.kill()
+        try:
+            text = proc.communicate(timeout=30)[0]
+        except subprocess.TimeoutExpired:
+            text = "(nothing: it did not die within 30 s of SIGKILL)"
+        raise Fail("%s did not end within %d s; its threads wait at:\n%s\n"
+                   "it printed:\n%s" % (what, timeout, "\n".join(where),
+                                         text))
+
+
 class Skip(Exception):
     pass
 
