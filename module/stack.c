@@ -11,10 +11,13 @@
  * The copy does not fault (copy_from_user_nofault()): it stops at the
  * first page that is not present, where the stack ends or was swapped out.
  *
- * Equal samples (same registers, same bytes: a loop that maps from the
- * same place) are kept once; a watch keeps at most max_stacks of them and
- * counts the rest as dropped. Their ids are unique within the watch and
- * outlive an exec, which drops the samples with the regions.
+ * Samples of one code path are kept once. Two of them rarely have the same
+ * bytes (local variables, another thread's stack), so they are matched by
+ * a signature: the program counter and the words of the copy that point
+ * into the process's executable files, in order; the return addresses of
+ * the frames, and little else. A watch keeps at most max_stacks samples
+ * and counts the rest as dropped. Their ids are unique within the watch
+ * and outlive an exec, which drops the samples with the regions.
  *
  * The code-map log records every executable file mapping the process has
  * had while watched, with the time it was mapped, so that a sample taken
@@ -25,6 +28,7 @@
 #include <linux/dcache.h>
 #include <linux/err.h>
 #include <linux/fs.h>
+#include <linux/hash.h>
 #include <linux/hashtable.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
@@ -34,7 +38,6 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
-#include <linux/xxhash.h>
 
 #include "compat.h"
 #include "region.h"
@@ -123,7 +126,6 @@ struct mw_stack *memwatch_stack_capture(struct memwatch_target *t)
 		done += n;
 	}
 	s->size = done;
-	s->hash = xxh64(s->data, done, xxh64(s->regs, sizeof(s->regs), 0));
 	s->ns = memwatch_since(t);
 	return s;
 }
@@ -137,6 +139,51 @@ void memwatch_stack_free(struct mw_stack *s)
 	kfree(s);
 }
 
+/* Whether @addr is in the watched process's executable files. */
+static bool __in_code(const struct memwatch_target *t, unsigned long addr)
+{
+	u32 lo = 0, hi = t->nr_code_ranges;
+
+	if (addr < t->code_lo || addr >= t->code_hi)
+		return false;
+	/* the last range that starts at or below @addr */
+	while (lo < hi) {
+		u32 mid = lo + (hi - lo) / 2;
+
+		if (t->code_ranges[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && addr < t->code_ranges[lo - 1].end;
+}
+
+/* Code words a signature takes at most: deeper frames do not tell more. */
+#define MW_SIG_WORDS	64
+
+/*
+ * The code signature of a sample: its program counter, and the words of
+ * its copy that point into executable files (return addresses, and the odd
+ * function pointer a frame holds), in order. Two samples with the same
+ * signature are taken to be the same code path.
+ */
+static u64 __signature(const struct memwatch_target *t,
+		       const struct mw_stack *s)
+{
+	const unsigned long *w = (const unsigned long *)s->data;
+	u64 h = s->regs[MEMWATCH_STACK_NR_REGS - 1] * GOLDEN_RATIO_64;
+	unsigned int i, n = s->size / sizeof(*w), found = 0;
+
+	for (i = 0; i < n && found < MW_SIG_WORDS; i++) {
+		if (!__in_code(t, w[i]))
+			continue;
+		h = (h ^ w[i]) * GOLDEN_RATIO_64;
+		h ^= h >> 29;
+		found++;
+	}
+	return h;
+}
+
 static size_t stack_mem(const struct mw_stack *s)
 {
 	return struct_size(s, data, s->size);
@@ -148,8 +195,8 @@ static size_t stack_mem(const struct mw_stack *s)
  * @sp: the sample, from memwatch_stack_capture(); set to NULL when the
  *	table keeps it, else the caller frees it after unlocking
  *
- * Return: the id of the equal sample the table has, or of @*sp once
- * added; 0 if the table is full (counted in dropped_stacks).
+ * Return: the id of the sample of the same code path the table has, or
+ * of @*sp once added; 0 if the table is full (counted in dropped_stacks).
  */
 u64 __memwatch_stack_add(struct memwatch_target *t, struct mw_stack **sp)
 {
@@ -157,10 +204,11 @@ u64 __memwatch_stack_add(struct memwatch_target *t, struct mw_stack **sp)
 
 	if (!s)
 		return 0;
+	s->hash = __signature(t, s);
 	hash_for_each_possible(t->stack_hash, o, hnode, s->hash) {
-		if (o->hash == s->hash && o->size == s->size &&
-		    !memcmp(o->regs, s->regs, sizeof(s->regs)) &&
-		    !memcmp(o->data, s->data, s->size))
+		if (o->hash == s->hash &&
+		    o->regs[MEMWATCH_STACK_NR_REGS - 1] ==
+		    s->regs[MEMWATCH_STACK_NR_REGS - 1])
 			return o->id;
 	}
 	if (t->nr_stacks >= READ_ONCE(memwatch_max_stacks)) {
@@ -174,6 +222,39 @@ u64 __memwatch_stack_add(struct memwatch_target *t, struct mw_stack **sp)
 	memwatch_region_add_mem(stack_mem(s));
 	*sp = NULL;
 	return s->id;
+}
+
+/*
+ * One more executable range, kept by start, under the watch's lock: the
+ * array doubles without sleeping. max_code_maps bounds it.
+ */
+static bool __add_code_range(struct memwatch_target *t, unsigned long start,
+			     unsigned long end)
+{
+	u32 n = t->nr_code_ranges, i;
+
+	if (n == t->cap_code_ranges) {
+		u32 cap = n ? 2 * n : 16;
+		struct mw_code_range *r;
+
+		r = krealloc(t->code_ranges, cap * sizeof(*r),
+			     GFP_NOWAIT | __GFP_NOWARN);
+		if (!r)
+			return false;
+		memwatch_region_add_mem((s64)(cap - n) * sizeof(*r));
+		t->code_ranges = r;
+		t->cap_code_ranges = cap;
+	}
+	for (i = n; i > 0 && t->code_ranges[i - 1].start > start; i--)
+		t->code_ranges[i] = t->code_ranges[i - 1];
+	t->code_ranges[i].start = start;
+	t->code_ranges[i].end = end;
+	t->nr_code_ranges++;
+	if (!n || start < t->code_lo)
+		t->code_lo = start;
+	if (!n || end > t->code_hi)
+		t->code_hi = end;
+	return true;
 }
 
 /**
@@ -226,7 +307,8 @@ void memwatch_code_map_note(struct memwatch_target *t,
 			return;
 		}
 	}
-	if (t->nr_code_maps >= READ_ONCE(memwatch_max_code_maps)) {
+	if (t->nr_code_maps >= READ_ONCE(memwatch_max_code_maps) ||
+	    !__add_code_range(t, m->start, m->end)) {
 		t->dropped_stacks++;
 		spin_unlock(&t->lock);
 		kfree(m);
@@ -269,4 +351,10 @@ void __memwatch_stacks_drop(struct memwatch_target *t)
 		kfree(m);
 	}
 	t->nr_code_maps = 0;
+	memwatch_region_add_mem(-(s64)t->cap_code_ranges *
+				sizeof(*t->code_ranges));
+	kfree(t->code_ranges);
+	t->code_ranges = NULL;
+	t->nr_code_ranges = 0;
+	t->cap_code_ranges = 0;
 }

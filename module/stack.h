@@ -26,7 +26,7 @@ struct vm_area_struct;
  * @hnode: in &memwatch_target.stack_hash, by @hash
  * @node: in &memwatch_target.stacks, oldest (lowest @id) first
  * @id: unique within the watch, never 0
- * @hash: of @regs and @data, to find an equal sample
+ * @hash: the sample's code signature (see stack.c), to find an equal one
  * @ns: when it was first taken, since the watch started
  * @regs: MEMWATCH_STACK_NR_REGS registers, in DWARF's x86-64 numbering
  * @size: bytes in @data
@@ -56,6 +56,15 @@ struct mw_code_map {
 	struct list_head node;
 	u64 start, end, pgoff, ns;
 	char path[];
+};
+
+/**
+ * struct mw_code_range - where a watched process has executable file code
+ * @start: first byte
+ * @end: one past the last
+ */
+struct mw_code_range {
+	unsigned long start, end;
 };
 
 struct mw_stack *memwatch_stack_capture(struct memwatch_target *t);

@@ -27,6 +27,7 @@
 
 struct mm_struct;
 struct mw_attr;
+struct mw_code_range;
 struct mw_extent;
 struct mw_pending;
 struct mw_region;
@@ -83,6 +84,11 @@ struct pid_namespace;
  * @dropped_stacks: samples and code maps not kept
  * @code_maps: executable file mappings logged, oldest first
  * @nr_code_maps: entries on @code_maps
+ * @code_ranges: the same ranges, by start, for signatures (stack.c)
+ * @nr_code_ranges: entries in @code_ranges
+ * @cap_code_ranges: room in @code_ranges
+ * @code_lo: lowest start of @code_ranges
+ * @code_hi: highest end
  * @fill_countdown: faults until the next sampled one
  */
 struct memwatch_target {
@@ -132,6 +138,9 @@ struct memwatch_target {
 	u64 dropped_stacks;
 	struct list_head code_maps;
 	u32 nr_code_maps;
+	struct mw_code_range *code_ranges;
+	u32 nr_code_ranges, cap_code_ranges;
+	unsigned long code_lo, code_hi;
 	u32 fill_countdown;
 };
 
