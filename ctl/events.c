@@ -7,12 +7,14 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <linux/memwatch.h>
 
 #include "memwatchctl.h"
 #include "nl.h"
+#include "stacks.h"
 
 static volatile sig_atomic_t stop;
 
@@ -22,12 +24,59 @@ static void on_stop(int sig)
 	stop = 1;
 }
 
+/* A watched process's call stacks, fetched when an event first names one. */
+struct pid_stacks {
+	uint32_t pid;
+	struct mw_stack_set *set;
+};
+
 struct events {
 	uint32_t pid;		/* 0: every watched process */
 	bool json;
+	bool stacks;		/* --stacks: region_new events carry theirs */
 	bool pid_exited;
 	struct json j;
+	struct pid_stacks *sets;
+	size_t nr_sets;
 };
+
+/*
+ * The call stack of a region_new event, unwound: from the set of its
+ * process, fetched again when it does not have the id yet. NULL when the
+ * event has none, or the watch is gone (an exited process read by
+ * someone else).
+ */
+static const struct mw_stack *event_stack(struct events *e,
+					  const struct mw_event *ev)
+{
+	struct pid_stacks *ps = NULL;
+	const struct mw_stack *st;
+	size_t i;
+
+	if (!e->stacks || ev->type != MEMWATCH_EVENT_REGION_NEW ||
+	    !ev->stack_id)
+		return NULL;
+	for (i = 0; i < e->nr_sets; i++)
+		if (e->sets[i].pid == ev->pid)
+			ps = &e->sets[i];
+	if (!ps) {
+		struct pid_stacks *p = realloc(e->sets, (e->nr_sets + 1) *
+					       sizeof(*p));
+
+		if (!p)
+			return NULL;
+		e->sets = p;
+		ps = &e->sets[e->nr_sets];
+		ps->pid = ev->pid;
+		if (mw_stack_set_fetch(ev->pid, &ps->set))
+			return NULL;
+		e->nr_sets++;
+	}
+	st = mw_stack_set_find(ps->set, ev->stack_id);
+	if (!st && !mw_stack_set_refresh(ps->set, ev->pid))
+		st = mw_stack_set_find(ps->set, ev->stack_id);
+	return st;
+}
 
 static const char *event_name(uint32_t type)
 {
@@ -72,13 +121,21 @@ static void print_json(struct events *e, const struct mw_event *ev)
 		json_string(j, "kind", mw_region_kind_name(ev->kind));
 		region_flags_json(j, "flags", ev->flags);
 	}
+	if (ev->stack_id) {
+		const struct mw_stack *st = event_stack(e, ev);
+
+		json_u64(j, "stack_id", ev->stack_id);
+		if (st)
+			mw_stack_json(j, "stack", st);
+	}
 	if (ev->type == MEMWATCH_EVENT_FORK)
 		json_u64(j, "ppid", ev->ppid);
 	json_end(j);
 }
 
-static void print_line(const struct mw_event *ev)
+static void print_line(struct events *e, const struct mw_event *ev)
 {
+	const struct mw_stack *st = event_stack(e, ev);
 	char when[DURATION_BUF], size[SIZE_BUF], comm[MW_NAME_LEN];
 
 	printf("+%s pid %u tid %u %s: %s", format_ns(when, ev->ns), ev->pid,
@@ -91,6 +148,8 @@ static void print_line(const struct mw_event *ev)
 	if (ev->type == MEMWATCH_EVENT_FORK)
 		printf(" (child of %u)", ev->ppid);
 	printf("\n");
+	if (st)
+		mw_stack_print(stdout, st, 4, "created at:");
 }
 
 static void on_event(const struct mw_event *ev, void *arg)
@@ -103,7 +162,7 @@ static void on_event(const struct mw_event *ev, void *arg)
 	if (e->json)
 		print_json(e, ev);
 	else
-		print_line(ev);
+		print_line(e, ev);
 	if (e->pid && ev->pid == e->pid && ev->type == MEMWATCH_EVENT_EXIT)
 		e->pid_exited = true;
 }
@@ -118,6 +177,8 @@ int cmd_events(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json")) {
 			e.json = true;
+		} else if (!strcmp(argv[i], "--stacks")) {
+			e.stacks = true;
 		} else if (!have_pid && pid_argument(argv[i])) {
 			ret = parse_pid(argv[i], &e.pid);
 			if (ret)
@@ -157,7 +218,8 @@ int cmd_events(int argc, char **argv)
 		if (ret < 0) {
 			if (errno == EINTR)
 				continue;
-			return -errno;
+			ret = -errno;
+			goto out;
 		}
 		ret = mw_events_read(on_event, &e);
 		if (ret == -ENOBUFS) {
@@ -165,10 +227,15 @@ int cmd_events(int argc, char **argv)
 				"were lost (the socket overflowed); read "
 				"faster, or use '" PROG_NAME " report'\n");
 		} else if (ret) {
-			return ret;
+			goto out;
 		}
 		if (ferror(stdout))
-			return 0;	/* main() reports the write error */
+			break;	/* main() reports the write error */
 	}
-	return 0;
+	ret = 0;
+out:
+	for (i = 0; i < (int)e.nr_sets; i++)
+		mw_stack_set_free(e.sets[i].set);
+	free(e.sets);
+	return ret;
 }

@@ -89,10 +89,12 @@ static const struct command commands[] = {
 	  "SIGHUP and SIGQUIT sent to " PROG_NAME " go on to CMD. The exit\n"
 	  "status is CMD's (128+N if signal N killed it), or 1 if the report\n"
 	  "could not be read.\n" },
-	{ "events", cmd_events, "[PID] [--json]",
+	{ "events", cmd_events, "[PID] [--json] [--stacks]",
 	  "Stream the module's events as they happen",
 	  "Options:\n"
 	  "  --json    one JSON object per line\n"
+	  "  --stacks  each region_new event with the call stack that made\n"
+	  "            the region (fetched and unwound when it comes)\n"
 	  "\n"
 	  "Events are region_new, region_gone, exec, exit and fork, for every\n"
 	  "watched process, or for PID (and the children it forks) only; with\n"

@@ -96,6 +96,8 @@ static int take_sample(struct record *rec)
 		json_u64(&j, "creator_tid", r->creator_tid);
 		json_string(&j, "creator_comm", r->creator_comm);
 		json_string(&j, "creator_latest_comm", r->creator_latest_comm);
+		if (r->stack_id)
+			json_u64(&j, "stack_id", r->stack_id);
 		json_close(&j);
 	}
 	json_close(&j);

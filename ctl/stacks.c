@@ -17,16 +17,18 @@
  * struct mw_stack_set - the distinct stacks of one watch
  * @stacks: distinct stacks, in the order first seen
  * @nr: entries in @stacks
+ * @cap: room in @stacks
  * @ids: the module's stack ids, ascending (the order it sends them)
  * @of: for each of @ids, its entry in @stacks
  * @nr_ids: entries in @ids and @of
+ * @cap_ids: room in @ids and @of
  */
 struct mw_stack_set {
 	struct mw_stack *stacks;
-	size_t nr;
+	size_t nr, cap;
 	uint64_t *ids;
 	size_t *of;
-	size_t nr_ids;
+	size_t nr_ids, cap_ids;
 };
 
 static bool same_frames(const struct mw_stack *s, const struct mw_frame *f,
@@ -42,6 +44,24 @@ static bool same_frames(const struct mw_stack *s, const struct mw_frame *f,
 	return true;
 }
 
+/* Room for @more entries in an array of @size-byte ones. */
+static int grow(void **arr, size_t *cap, size_t nr, size_t more, size_t size)
+{
+	size_t ncap = *cap ? *cap : 16;
+	void *p;
+
+	while (ncap < nr + more)
+		ncap *= 2;
+	if (ncap == *cap)
+		return 0;
+	p = realloc(*arr, ncap * size);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
 /* The entry for frames f: an equal one, or a new one taking f over. */
 static ssize_t intern(struct mw_stack_set *set, struct mw_frame *f, size_t n,
 		      bool truncated)
@@ -54,9 +74,12 @@ static ssize_t intern(struct mw_stack_set *set, struct mw_frame *f, size_t n,
 			mw_frames_release(f, n);
 			return (ssize_t)i;
 		}
+	if (grow((void **)&set->stacks, &set->cap, set->nr, 1,
+		 sizeof(*set->stacks)))
+		return -ENOMEM;
 	s = &set->stacks[set->nr];
 	s->id = set->nr + 1;
-	s->frames = malloc(n * sizeof(*f));
+	s->frames = malloc((n ? n : 1) * sizeof(*f));
 	if (!s->frames)
 		return -ENOMEM;
 	memcpy(s->frames, f, n * sizeof(*f));
@@ -65,51 +88,58 @@ static ssize_t intern(struct mw_stack_set *set, struct mw_frame *f, size_t n,
 	return (ssize_t)set->nr++;
 }
 
-int mw_stack_set_fetch(uint32_t pid, struct mw_stack_set **out)
+int mw_stack_set_refresh(struct mw_stack_set *set, uint32_t pid)
 {
 	struct mw_frame frames[MW_STACK_MAX_FRAMES + 1];
 	struct mw_unwinder *u = NULL;
-	struct mw_stack_set *set;
 	struct mw_raw_stack *raw = NULL;
 	struct mw_code_map *maps = NULL;
 	size_t nr_raw = 0, nr_maps = 0, i;
+	uint64_t known;
 	int ret;
 
-	set = calloc(1, sizeof(*set));
-	if (!set)
-		return -ENOMEM;
 	ret = mw_get_code_maps(pid, &maps, &nr_maps);
 	if (!ret)
 		ret = mw_get_stacks(pid, &raw, &nr_raw);
 	if (ret)
 		goto out;
 	ret = -ENOMEM;
-	set->stacks = calloc(nr_raw + 1, sizeof(*set->stacks));
-	set->ids = calloc(nr_raw + 1, sizeof(*set->ids));
-	set->of = calloc(nr_raw + 1, sizeof(*set->of));
-	if (!set->stacks || !set->ids || !set->of)
+	if (grow((void **)&set->ids, &set->cap_ids, set->nr_ids, nr_raw,
+		 sizeof(*set->ids)))
 		goto out;
-	if (nr_raw) {
-		/* the perf map of a JIT runtime is named by its pid */
-		u = mw_unwinder_new(maps, nr_maps, (pid_t)pid);
-		if (!u)
+	/* ids and of share their capacity */
+	{
+		size_t cap = set->cap_ids;
+		void *p = realloc(set->of, cap * sizeof(*set->of));
+
+		if (!p)
 			goto out;
+		set->of = p;
 	}
+	/* the module sends its ids in ascending order; unwind the new ones */
+	known = set->nr_ids ? set->ids[set->nr_ids - 1] : 0;
 	for (i = 0; i < nr_raw; i++) {
 		ssize_t at;
 		int n;
 
+		if (raw[i].id <= known)
+			continue;
+		if (!u) {
+			/* the perf map of a JIT runtime is named by its pid */
+			u = mw_unwinder_new(maps, nr_maps, (pid_t)pid);
+			if (!u)
+				goto out;
+		}
 		n = mw_unwind(u, &raw[i], frames, MW_STACK_MAX_FRAMES + 1);
 		if (n < 0) {
 			ret = n;
 			goto out;
 		}
-		/* a sample whose pc is unknown still counts: one frame */
+		if (n > MW_STACK_MAX_FRAMES)
+			mw_frames_release(&frames[MW_STACK_MAX_FRAMES], 1);
 		at = intern(set, frames, n > MW_STACK_MAX_FRAMES ?
 			    MW_STACK_MAX_FRAMES : (size_t)n,
 			    n > MW_STACK_MAX_FRAMES);
-		if (n > MW_STACK_MAX_FRAMES)
-			mw_frames_release(&frames[MW_STACK_MAX_FRAMES], 1);
 		if (at < 0)
 			goto out;
 		set->ids[set->nr_ids] = raw[i].id;
@@ -120,6 +150,17 @@ out:
 	mw_unwinder_free(u);
 	mw_stacks_free(raw, nr_raw);
 	mw_code_maps_free(maps, nr_maps);
+	return ret;
+}
+
+int mw_stack_set_fetch(uint32_t pid, struct mw_stack_set **out)
+{
+	struct mw_stack_set *set = calloc(1, sizeof(*set));
+	int ret;
+
+	if (!set)
+		return -ENOMEM;
+	ret = mw_stack_set_refresh(set, pid);
 	if (ret) {
 		mw_stack_set_free(set);
 		set = NULL;

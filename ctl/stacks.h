@@ -44,6 +44,8 @@ struct mw_stack_set;
  * empty set when the watch took none.
  */
 int mw_stack_set_fetch(uint32_t pid, struct mw_stack_set **out);
+/* Fetch again and unwind the stacks the set does not have yet. */
+int mw_stack_set_refresh(struct mw_stack_set *set, uint32_t pid);
 void mw_stack_set_free(struct mw_stack_set *set);
 
 /* The stack a module stack id names, NULL for 0 or an id not fetched. */

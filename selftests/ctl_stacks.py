@@ -19,7 +19,9 @@ from the files, by the code maps the module logged.
   * a function of a dlopen()ed, then dlclose()d library makes a region: the
     report names it and its library;
   * --by-stack sums each creating stack's regions, and the workload's own
-    sizes agree; run --no-stacks takes none.
+    sizes agree; run --no-stacks takes none;
+  * events --json --stacks gives region_new events their stack, and
+    record's regions the same stack ids.
 
 A frame is right when its symbol is the function's name and its address
 less its offset is where the workload said the function starts.
@@ -33,6 +35,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 from mw_tap import (CTL, check, diag, parse_json, require_root_and_module,
                     run_tests, Skip, validate_json)
@@ -200,6 +203,63 @@ def t_by_stack_sums():
           "the table shows no creating stack")
 
 
+def t_events_and_record_carry_stacks():
+    notes = os.path.join(TMP, "ev.notes")
+    cap = os.path.join(TMP, "ev.jsonl")
+    ev = subprocess.Popen([CTL, "events", "--json", "--stacks"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True)
+    rec = None
+    try:
+        time.sleep(1)   # subscribed before the workload starts
+        rec = subprocess.Popen([CTL, "record", "--interval", "50ms", "-o",
+                                cap, "--", prog(), notes, "wait"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+        end = time.time() + TIMEOUT
+        while time.time() < end:
+            if os.path.exists(notes) and \
+               "mw_lib_make_region" in open(notes).read():
+                break
+            time.sleep(0.2)
+        time.sleep(2)   # the events are read and the recorder samples
+        rec.stdin.close()
+        rec.wait(timeout=TIMEOUT)
+        check(rec.returncode == 0, "record: %s" % rec.stderr.read())
+    finally:
+        if rec and rec.poll() is None:
+            rec.kill()
+        ev.send_signal(2)
+        so = ev.communicate(timeout=TIMEOUT)[0]
+    noted = {}
+    with open(notes) as f:
+        for line in f:
+            k, v = line.split()
+            noted[k] = int(v, 16)
+    events = [parse_json(line, "event", "an events --json line")
+              for line in so.splitlines() if line.strip()]
+    for e in events:
+        validate_json("event", e, "events --json --stacks")
+    mine = [e for e in events if e["type"] == "region_new" and
+            int(e["start"], 16) == noted["region"]]
+    check(len(mine) == 1, "%d region_new events at 0x%x" %
+          (len(mine), noted["region"]))
+    check("stack" in mine[0], "the event has no stack: %s" % mine[0])
+    need_in_order(mine[0]["stack"]["frames"],
+                  ["make_region_here", "outer", "main"], noted,
+                  "the event's stack")
+    with open(cap) as f:
+        samples = [parse_json(line, "sample", "a record line")
+                   for line in f if line.strip()]
+    last = samples[-1]
+    regs = [r for r in last["regions"]
+            if int(r["start"], 16) == noted["region"]]
+    check(regs, "the last sample has no region at 0x%x" % noted["region"])
+    check(regs[0].get("stack_id") == mine[0]["stack_id"],
+          "record's stack_id %s, the event's %s" %
+          (regs[0].get("stack_id"), mine[0]["stack_id"]))
+
+
 def t_no_stacks():
     rep, so, noted = workload("--no-stacks", "--stacks")
     r = region_with(rep, noted["region"])
@@ -213,6 +273,7 @@ TESTS = [
     ("filling_stacks_name_the_writer", t_filled_by_sampled_faults),
     ("dlclosed_library_is_still_named", t_dlclosed_library_named),
     ("by_stack_sums_agree_with_the_regions", t_by_stack_sums),
+    ("events_and_record_carry_stack_ids", t_events_and_record_carry_stacks),
     ("no_stacks_takes_none", t_no_stacks),
 ]
 

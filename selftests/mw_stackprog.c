@@ -4,7 +4,8 @@
  * name, built -O2 -fomit-frame-pointer, as Debian builds its libraries, so
  * that only CFI unwinding can get past a frame.
  *
- *   mw_stackprog OUT        run every case, write what it did to OUT
+ *   mw_stackprog OUT [wait] run every case, write what it did to OUT; with
+ *                           "wait", then wait for stdin to close
  *
  * Each line of OUT is "NAME ADDRESS": where the cases' regions are and
  * where the functions that must appear in their stacks start, taken by the
@@ -85,8 +86,8 @@ int main(int argc, char **argv)
 	void *lib, *p;
 	char path[4096];
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: mw_stackprog OUT\n");
+	if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "wait"))) {
+		fprintf(stderr, "usage: mw_stackprog OUT [wait]\n");
 		return 2;
 	}
 	out = fopen(argv[1], "w");
@@ -134,5 +135,8 @@ int main(int argc, char **argv)
 	dlclose(lib);
 
 	fclose(out);
+	if (argc == 3)
+		while (getchar() != EOF)
+			;
 	return 0;
 }
