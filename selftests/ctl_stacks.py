@@ -165,6 +165,14 @@ def t_filled_by_sampled_faults():
     check(0 < total <= r["faulted_bytes"],
           "filling stacks stand for %d bytes of %d faulted" %
           (total, r["faulted_bytes"]))
+    # One code path filled it all: its samples are one stack, which stands
+    # for all but the faults after the last sample (fewer than fill_every,
+    # 64 pages of the 512).
+    mine = sum(f["faulted_bytes"] for f in hits)
+    check(mine >= r["faulted_bytes"] * 3 // 4,
+          "fill_here's stacks stand for %d bytes of %d faulted: %s" %
+          (mine, r["faulted_bytes"],
+           [(f["faulted_bytes"], show(f["stack"]["frames"])) for f in fills]))
     diag("filled by (%d bytes): %s" % (hits[0]["faulted_bytes"],
                                        show(hits[0]["stack"]["frames"])))
 

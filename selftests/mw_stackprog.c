@@ -16,8 +16,8 @@
  *   arena ADDR               a block arena_thread() malloc()ed in its new
  *                            glibc arena (made by mmap inside malloc)
  *   arena_thread ADDR        that thread's function
- *   fill_region ADDR         a 2 MiB mmap that fill_here() writes with
- *   fill_here ADDR           memset() (libc, no frame pointer)
+ *   fill_region ADDR         a 2 MiB mmap (small pages) that fill_here()
+ *   fill_here ADDR           writes with memset() (libc, no frame pointer)
  *   lib_region ADDR          the mmap of mw_lib_make_region(), from a
  *   mw_lib_make_region ADDR  library dlopen()ed, then dlclose()d
  */
@@ -113,6 +113,8 @@ int main(int argc, char **argv)
 	p = make_region_here(2 << 20);
 	if (!p)
 		return 1;
+	/* 512 faults, not one huge page: sampling has something to do */
+	madvise(p, 2 << 20, MADV_NOHUGEPAGE);
 	fill_here(p, 2 << 20);
 	note("fill_region", p);
 	note("fill_here", (void *)fill_here);
