@@ -451,22 +451,35 @@ struct regions_ctx {
 	bool complete;
 };
 
+/*
+ * The checks a dump of one watch starts with: permission, the pid
+ * attribute @pid_attr, a watch the caller may read. Return: the watch,
+ * referenced, or NULL with *@err set and the extack message.
+ */
+static struct memwatch_target *dump_target(struct netlink_callback *cb,
+					   int pid_attr, int *err)
+{
+	struct nlattr **attrs = memwatch_dump_attrs(cb);
+
+	*err = check_perm(cb->skb, cb->extack);
+	if (*err)
+		return NULL;
+	if (!attrs[pid_attr]) {
+		NL_SET_ERR_ATTR_MISS(cb->extack, NULL, pid_attr);
+		NL_SET_ERR_MSG(cb->extack, "pid attribute is required");
+		*err = -EINVAL;
+		return NULL;
+	}
+	return lookup(attrs[pid_attr], cb->extack, err);
+}
+
 static int regions_begin(struct netlink_callback *cb)
 {
 	struct regions_ctx *ctx = (struct regions_ctx *)cb->ctx;
-	struct nlattr **attrs = memwatch_dump_attrs(cb);
 	int ret;
 
 	ctx->begun = true;
-	ret = check_perm(cb->skb, cb->extack);
-	if (ret)
-		return ret;
-	if (!attrs[MEMWATCH_A_REGION_PID]) {
-		NL_SET_ERR_ATTR_MISS(cb->extack, NULL, MEMWATCH_A_REGION_PID);
-		NL_SET_ERR_MSG(cb->extack, "pid attribute is required");
-		return -EINVAL;
-	}
-	ctx->t = lookup(attrs[MEMWATCH_A_REGION_PID], cb->extack, &ret);
+	ctx->t = dump_target(cb, MEMWATCH_A_REGION_PID, &ret);
 	if (!ctx->t)
 		return ret;
 	ctx->rep = memwatch_report(ctx->t, caller_ns(), true);
@@ -657,19 +670,10 @@ struct stacks_ctx {
 static int stacks_begin(struct netlink_callback *cb, int pid_attr)
 {
 	struct stacks_ctx *ctx = (struct stacks_ctx *)cb->ctx;
-	struct nlattr **attrs = memwatch_dump_attrs(cb);
 	int ret;
 
 	ctx->begun = true;
-	ret = check_perm(cb->skb, cb->extack);
-	if (ret)
-		return ret;
-	if (!attrs[pid_attr]) {
-		NL_SET_ERR_ATTR_MISS(cb->extack, NULL, pid_attr);
-		NL_SET_ERR_MSG(cb->extack, "pid attribute is required");
-		return -EINVAL;
-	}
-	ctx->t = lookup(attrs[pid_attr], cb->extack, &ret);
+	ctx->t = dump_target(cb, pid_attr, &ret);
 	return ctx->t ? 0 : ret;
 }
 
