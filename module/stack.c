@@ -44,10 +44,10 @@
 #include "stack.h"
 #include "watch.h"
 
-unsigned int memwatch_stack_bytes = 4096;
+unsigned int memwatch_stack_bytes = 2048;
 module_param_named(stack_bytes, memwatch_stack_bytes, uint, 0644);
 MODULE_PARM_DESC(stack_bytes,
-		 "bytes of user stack copied per call stack, at most 16384; 0 takes none (default 4096)");
+		 "bytes of user stack copied per call stack, at most 16384; 0 takes none (default 2048)");
 
 unsigned int memwatch_max_stacks = 4096;
 module_param_named(max_stacks, memwatch_max_stacks, uint, 0644);
