@@ -28,6 +28,8 @@
 	"                         faults that filled it\n" \
 	"  --by-stack             sum regions per creating call stack and\n" \
 	"                         faulted bytes per filling call stack\n" \
+	"  --max-frames N         frames shown per call stack (1-1024;\n" \
+	"                         default 64)\n" \
 	"\n" \
 	"A region is lazy when reserved >= SIZE and touched <= N% of\n" \
 	"reserved: address space set aside but barely used, like a glibc\n" \

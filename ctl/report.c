@@ -711,6 +711,17 @@ int report_option(int argc, char **argv, int *i, struct report_opts *o)
 		o->stacks = true;
 	} else if (!strcmp(arg, "--by-stack")) {
 		o->by_stack = true;
+	} else if ((ret = option_value(argc, argv, i, "--max-frames", &val))) {
+		uint32_t n;
+
+		if (ret < 0 || parse_count("--max-frames", val, &n))
+			return -1;
+		if (n < 1 || n > MW_STACK_FRAMES_LIMIT) {
+			usage_error("invalid number '%s' for --max-frames: give "
+				    "1 to %d", val, MW_STACK_FRAMES_LIMIT);
+			return -1;
+		}
+		mw_stack_max_frames = n;
 	} else if ((ret = option_value(argc, argv, i, "--min-size", &val))) {
 		if (ret < 0 || parse_size("--min-size", val, &o->min_size))
 			return -1;
@@ -869,7 +880,8 @@ int cmd_report(int argc, char **argv)
 		return usage_error("missing PID; usage: " PROG_NAME
 				   " report PID [--json] [--format FORMAT] "
 				   "[--min-size SIZE] [--max-touched-pct N] "
-				   "[--threads] [--stacks] [--by-stack]");
+				   "[--threads] [--stacks] [--by-stack] "
+				   "[--max-frames N]");
 
 	ret = report_fetch(pid, &o, &rep);
 	if (ret)

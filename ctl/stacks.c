@@ -13,6 +13,8 @@
 #include "nl.h"
 #include "stacks.h"
 
+unsigned int mw_stack_max_frames = MW_STACK_DEFAULT_FRAMES;
+
 /**
  * struct mw_stack_set - the distinct stacks of one watch
  * @stacks: distinct stacks, in the order first seen
@@ -90,7 +92,8 @@ static ssize_t intern(struct mw_stack_set *set, struct mw_frame *f, size_t n,
 
 int mw_stack_set_refresh(struct mw_stack_set *set, uint32_t pid)
 {
-	struct mw_frame frames[MW_STACK_MAX_FRAMES + 1];
+	size_t max = mw_stack_max_frames;
+	struct mw_frame *frames;
 	struct mw_unwinder *u = NULL;
 	struct mw_raw_stack *raw = NULL;
 	struct mw_code_map *maps = NULL;
@@ -98,6 +101,10 @@ int mw_stack_set_refresh(struct mw_stack_set *set, uint32_t pid)
 	uint64_t known;
 	int ret;
 
+	/* one more than kept, to know that the walk went on */
+	frames = calloc(max + 1, sizeof(*frames));
+	if (!frames)
+		return -ENOMEM;
 	ret = mw_get_code_maps(pid, &maps, &nr_maps);
 	if (!ret)
 		ret = mw_get_stacks(pid, &raw, &nr_raw);
@@ -130,16 +137,15 @@ int mw_stack_set_refresh(struct mw_stack_set *set, uint32_t pid)
 			if (!u)
 				goto out;
 		}
-		n = mw_unwind(u, &raw[i], frames, MW_STACK_MAX_FRAMES + 1);
+		n = mw_unwind(u, &raw[i], frames, max + 1);
 		if (n < 0) {
 			ret = n;
 			goto out;
 		}
-		if (n > MW_STACK_MAX_FRAMES)
-			mw_frames_release(&frames[MW_STACK_MAX_FRAMES], 1);
-		at = intern(set, frames, n > MW_STACK_MAX_FRAMES ?
-			    MW_STACK_MAX_FRAMES : (size_t)n,
-			    n > MW_STACK_MAX_FRAMES);
+		if ((size_t)n > max)
+			mw_frames_release(&frames[max], 1);
+		at = intern(set, frames, (size_t)n > max ? max : (size_t)n,
+			    (size_t)n > max);
 		if (at < 0)
 			goto out;
 		set->ids[set->nr_ids] = raw[i].id;
@@ -147,6 +153,7 @@ int mw_stack_set_refresh(struct mw_stack_set *set, uint32_t pid)
 	}
 	ret = 0;
 out:
+	free(frames);
 	mw_unwinder_free(u);
 	mw_stacks_free(raw, nr_raw);
 	mw_code_maps_free(maps, nr_maps);
@@ -246,8 +253,8 @@ void mw_stack_print(FILE *f, const struct mw_stack *s, int indent,
 			s->frames[i].addr, buf);
 	}
 	if (s->truncated)
-		fprintf(f, "%*s  ... (more than %d frames)\n", indent, "",
-			MW_STACK_MAX_FRAMES);
+		fprintf(f, "%*s  ... (more than %u frames: --max-frames)\n",
+			indent, "", mw_stack_max_frames);
 }
 
 void mw_stack_json(struct json *j, const char *key, const struct mw_stack *s)

@@ -19,15 +19,20 @@
 struct json;
 struct mw_region;
 
-/* Frames kept per stack; deeper ones are cut (said in the output). */
-#define MW_STACK_MAX_FRAMES 64
+/*
+ * Frames kept per stack (report --max-frames); deeper ones are cut, and
+ * the output says so.
+ */
+#define MW_STACK_DEFAULT_FRAMES 64
+#define MW_STACK_FRAMES_LIMIT 1024
+extern unsigned int mw_stack_max_frames;
 
 /**
  * struct mw_stack - one distinct call stack, unwound and named
  * @id: its number in this report, from 1, in the order first seen
  * @frames: innermost first
  * @nr_frames: entries in @frames
- * @truncated: the walk stopped at MW_STACK_MAX_FRAMES
+ * @truncated: the walk stopped at mw_stack_max_frames
  */
 struct mw_stack {
 	uint64_t id;

@@ -268,6 +268,21 @@ def t_events_and_record_carry_stacks():
           (regs[0].get("stack_id"), mine[0]["stack_id"]))
 
 
+def t_max_frames():
+    rep, _, noted = workload("--stacks", "--max-frames", "2")
+    r = region_with(rep, noted["region"])
+    frames = creating_frames(r, "make_region_here()'s region")
+    check(len(frames) == 2 and r["stack"]["truncated"],
+          "--max-frames 2: %d frames, truncated %s" %
+          (len(frames), r["stack"]["truncated"]))
+    check(frame_of(frames, "make_region_here", noted) == 1,
+          "the second frame is not make_region_here: %s" % show(frames))
+    for bad in ("0", "1025", "x"):
+        rc, _, se = ctl("report", "1", "--stacks", "--max-frames", bad)
+        check(rc == 2 and len(se.strip().splitlines()) == 1,
+              "--max-frames %s: exit %d, %r" % (bad, rc, se))
+
+
 def t_no_stacks():
     rep, so, noted = workload("--no-stacks", "--stacks")
     r = region_with(rep, noted["region"])
@@ -282,6 +297,7 @@ TESTS = [
     ("dlclosed_library_is_still_named", t_dlclosed_library_named),
     ("by_stack_sums_agree_with_the_regions", t_by_stack_sums),
     ("events_and_record_carry_stack_ids", t_events_and_record_carry_stacks),
+    ("max_frames_cuts_the_walk", t_max_frames),
     ("no_stacks_takes_none", t_no_stacks),
 ]
 
