@@ -118,12 +118,13 @@ ctl_deb=$repo/build/deb/memwatchctl_${version}_$arch.deb
 ctl_dep=$(dpkg-deb -f "$ctl_deb" Depends)
 dkms_dep=$(dpkg-deb -f "$dkms_deb" Depends)
 if [[ "$ctl_dep" == *libnl-genl-3-200* && "$ctl_dep" == *libnl-3-200* &&
-	"$ctl_dep" == *libc6* && "$dkms_dep" == *dkms* ]]; then
-	ok "dependencies: memwatchctl on libc6 and libnl, memwatch-dkms on dkms"
+	"$ctl_dep" == *libc6* && "$ctl_dep" == *libdw1* &&
+	"$dkms_dep" == *dkms* ]]; then
+	ok "dependencies: memwatchctl on libc6, libnl and libdw, memwatch-dkms on dkms"
 else
 	echo "# memwatchctl Depends: $ctl_dep"
 	echo "# memwatch-dkms Depends: $dkms_dep"
-	not_ok "dependencies: memwatchctl on libc6 and libnl, memwatch-dkms on dkms"
+	not_ok "dependencies: memwatchctl on libc6, libnl and libdw, memwatch-dkms on dkms"
 fi
 
 # --- the root -----------------------------------------------------------------
@@ -134,7 +135,7 @@ for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.l
 	[ -s "$f" ] && sources+=("$f")
 done
 suite=$(. /etc/os-release && echo "$VERSION_CODENAME")
-include=dkms,openssl,libnl-3-200,libnl-genl-3-200,libjson-c5,linux-headers-$kver
+include=dkms,openssl,libnl-3-200,libnl-genl-3-200,libjson-c5,libdw1,libelf1,linux-headers-$kver
 key=$( {
 	echo "$suite $include"
 	cat "${sources[@]}"
