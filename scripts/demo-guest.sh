@@ -72,11 +72,14 @@ PY
 }
 
 # Which code reserved the arenas and which code filled them: the call
-# stacks of report --by-stack, largest first, a line per stack.
+# stacks of report --by-stack, largest first, a line per stack. Then the
+# demo checks what it claims ("c": jarload, "java": the JVM) and fails if
+# the stacks do not show it.
 stacks() {
-	python3 - "$1" <<'PY'
+	python3 - "$1" "$2" <<'PY'
 import json, os, sys
 rep = json.load(open(sys.argv[1]))
+mode = sys.argv[2]
 
 def frames(st, n=9):
     fr = ["%s (%s)" % (f["symbol"], os.path.basename(f["module"]) or "?")
@@ -93,6 +96,56 @@ print("code whose page faults filled regions (sampled), most first:")
 for g in rep["by_fill_stack"][:3]:
     print("  %6.1fM faulted in %3d regions: %s" % (
         g["faulted_bytes"] / 2**20, g["regions"], frames(g["stack"])))
+# the arenas the loader threads filled, and the code that filled them
+arenas = [r for r in rep["regions"] if r["reserved_bytes"] >= 32 << 20 and
+          any(t["comm"].startswith("jar-loader") for t in r["threads"])]
+arenas.sort(key=lambda r: -r["touched_bytes"])
+print("what filled the loader threads' arenas (sampled), for the first %d "
+      "of %d:" % (min(3, len(arenas)), len(arenas)))
+for r in arenas[:3]:
+    print("  0x%x, %.1fM touched:" % (int(r["start"], 16),
+                                       r["touched_bytes"] / 2**20))
+    for f in sorted(r["fill_stacks"], key=lambda f: -f["faulted_bytes"])[:2]:
+        print("    %6.1fM by %s" % (f["faulted_bytes"] / 2**20,
+                                   frames(f["stack"], 7)))
+
+def names(st):
+    return [f["symbol"] for f in st["frames"]]
+
+def mods(st):
+    return [os.path.basename(f["module"]) for f in st["frames"]]
+
+failed = []
+def claim(ok, what):
+    print("check: %s: %s" % ("ok" if ok else "FAILED", what))
+    if not ok:
+        failed.append(what)
+
+if mode == "c":
+    made = [r for r in arenas if "stack" in r]
+    claim(made and all("inflateInit2_" in names(r["stack"]) and
+                       "loader" in names(r["stack"]) for r in made),
+          "%d loader arenas were made by malloc in zlib's inflateInit2_, "
+          "called by the loader thread's function" % len(made))
+    fill = sum(f["faulted_bytes"] for r in arenas for f in r["fill_stacks"]
+               if "inflate" in names(f["stack"]))
+    faulted = sum(r["faulted_bytes"] for r in arenas)
+    claim(faulted and fill * 2 >= faulted,
+          "zlib's inflate filled %.1fM of the %.1fM faulted into them" %
+          (fill / 2**20, faulted / 2**20))
+else:
+    jni = [r for r in arenas if any(
+        "inflate" in names(f["stack"]) and
+        any(n.startswith("Java_java_util_zip_Inflater") for n in
+            names(f["stack"])) for f in r["fill_stacks"])]
+    claim(jni, "%d arenas the loader threads filled show zlib's inflate "
+          "called from the JDK's native Inflater code" % len(jni))
+    real = [r for r in arenas if "stack" in r and
+            "libjvm.so" in mods(r["stack"]) and
+            "libc.so.6" in mods(r["stack"])]
+    claim(real, "%d of their creating stacks run through libjvm and libc" %
+          len(real))
+sys.exit(1 if failed else 0)
 PY
 }
 
@@ -103,14 +156,18 @@ run insmod "$MEMWATCH_KO"
 loaded=1
 
 step "the JAR loader's start-up, watched from its first instruction"
-memwatchctl run --threads --min-size 32M --by-stack -o /tmp/jarload.json -- \
-	"$jarload" </dev/null
+memwatchctl run --threads --stacks --by-stack --min-size 32M \
+	-o /tmp/jarload.json -- "$jarload" </dev/null >/tmp/jarload.txt
+# the table's head (regions, their threads and call stacks), and its total
+head -n 40 /tmp/jarload.txt
+echo "  ..."
+grep '^total:' /tmp/jarload.txt
 
 step "the 64 MiB glibc arenas: lazy ones flagged, and the loader threads that made and filled them"
 summary /tmp/jarload.json
 
 step "the code: who reserved the arenas, who filled them (call stacks, unwound through zlib and glibc)"
-stacks /tmp/jarload.json
+stacks /tmp/jarload.json c
 
 step "the same start-up recorded every 50ms, for the growth plot"
 memwatchctl record --interval 50ms -o /tmp/capture.jsonl -- \
@@ -127,12 +184,12 @@ echo "(capture: $(wc -l </tmp/capture.jsonl) samples; sent to the host for plott
 
 step "the same through a JVM: java.util.zip.Inflater from 16 threads"
 if command -v java >/dev/null && [ -e "$MEMWATCH_REPO/build/java/JarLoad.class" ]; then
-	memwatchctl run --min-size 32M --by-stack -o /tmp/java.json -- \
+	memwatchctl run --min-size 32M --stacks --by-stack -o /tmp/java.json -- \
 		java -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
 		-cp "$MEMWATCH_REPO/build/java" JarLoad </dev/null >/tmp/java.txt
 	grep '^total:' /tmp/java.txt || true
 	summary /tmp/java.json
-	stacks /tmp/java.json
+	stacks /tmp/java.json java
 else
 	echo "skipped: no JDK (install openjdk-17-jdk-headless for java and javac)"
 fi
