@@ -3,7 +3,8 @@
  * record: a timeline of one process, one JSON object per line and per
  * sample (the "capture" format plot.c reads; the README describes it).
  * The process is given by pid, or started as a command the way "run"
- * starts one, from its first instruction.
+ * starts one, from its first instruction. A region's creating call stack
+ * is written once, in the first sample whose regions name it.
  */
 #include <errno.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 
 #include "memwatchctl.h"
 #include "nl.h"
+#include "stacks.h"
 
 #define RECORD_DEFAULT_INTERVAL_NS	(100 * 1000000ULL)
 #define CAPTURE_VERSION			1
@@ -36,7 +38,65 @@ struct record {
 	FILE *out;
 	uint64_t t0;
 	size_t samples;
+	/* call stacks: fetched as the watch gets more, each written once */
+	struct mw_stack_set *stacks;
+	uint32_t nr_stacks;
+	uint64_t *written;
+	size_t nr_written, cap_written;
 };
+
+static bool written(const struct record *rec, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < rec->nr_written; i++)
+		if (rec->written[i] == id)
+			return true;
+	return false;
+}
+
+/*
+ * "stacks": the call stacks the regions name that no earlier sample
+ * wrote, by the module's stack id. Stacks that cannot be had (out of
+ * memory, a watch gone) are left out: the regions keep their ids.
+ */
+static void write_new_stacks(struct record *rec, struct json *j,
+			     const struct mw_region *regions, size_t nr)
+{
+	bool open = false;
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		uint64_t id = regions[i].stack_id;
+		const struct mw_stack *st;
+
+		if (!id || written(rec, id))
+			continue;
+		st = mw_stack_set_find(rec->stacks, id);
+		if (!st)
+			continue;
+		if (rec->nr_written == rec->cap_written) {
+			size_t cap = rec->cap_written ? 2 * rec->cap_written : 64;
+			uint64_t *p = realloc(rec->written, cap * sizeof(*p));
+
+			if (!p)
+				break;
+			rec->written = p;
+			rec->cap_written = cap;
+		}
+		rec->written[rec->nr_written++] = id;
+		if (!open) {
+			json_open_array(j, "stacks", true);
+			open = true;
+		}
+		json_open_object(j, NULL, true);
+		json_u64(j, "stack_id", id);
+		mw_stack_json(j, "stack", st);
+		json_close(j);
+	}
+	if (open)
+		json_close(j);
+}
 
 /* One sample; 1 when the process has exited (this was its last). */
 static int take_sample(struct record *rec)
@@ -52,6 +112,14 @@ static int take_sample(struct record *rec)
 	ret = mw_get_watch(rec->pid, &w);
 	if (ret)
 		return ret;
+	/* before the regions: their last dump discards an exited watch */
+	if (w.stacks != rec->nr_stacks) {
+		if (!rec->stacks)
+			mw_stack_set_fetch(rec->pid, &rec->stacks);
+		else
+			mw_stack_set_refresh(rec->stacks, rec->pid);
+		rec->nr_stacks = w.stacks;
+	}
 
 	ret = mw_get_regions(rec->pid, &regions, &nr);
 	if (ret)
@@ -109,6 +177,8 @@ static int take_sample(struct record *rec)
 		json_u64(&j, "faulted_bytes", threads[i].faulted);
 		json_close(&j);
 	}
+	json_close(&j);
+	write_new_stacks(rec, &j, regions, nr);
 	json_end(&j);
 	fflush(rec->out);
 	rec->samples++;
@@ -266,6 +336,8 @@ int cmd_record(int argc, char **argv)
 		fprintf(stderr, PROG_NAME ": record: %zu samples written to "
 			"%s\n", rec.samples, rec.out_path);
 out:
+	mw_stack_set_free(rec.stacks);
+	free(rec.written);
 	if (rec.out != stdout && fclose(rec.out) && !ret) {
 		fprintf(stderr, PROG_NAME ": record: cannot write '%s': %s; "
 			"give a writable path to -o\n", rec.out_path,

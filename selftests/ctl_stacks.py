@@ -21,7 +21,7 @@ from the files, by the code maps the module logged.
   * --by-stack sums each creating stack's regions, and the workload's own
     sizes agree; run --no-stacks takes none;
   * events --json --stacks gives region_new events their stack, and
-    record's regions the same stack ids.
+    record's regions the same stack ids, each stack written once.
 
 A frame is right when its symbol is the function's name and its address
 less its offset is where the workload said the function starts.
@@ -259,6 +259,8 @@ def t_events_and_record_carry_stacks():
     with open(cap) as f:
         samples = [parse_json(line, "sample", "a record line")
                    for line in f if line.strip()]
+    for s in samples:
+        validate_json("sample", s, "a record line")
     last = samples[-1]
     regs = [r for r in last["regions"]
             if int(r["start"], 16) == noted["region"]]
@@ -266,6 +268,14 @@ def t_events_and_record_carry_stacks():
     check(regs[0].get("stack_id") == mine[0]["stack_id"],
           "record's stack_id %s, the event's %s" %
           (regs[0].get("stack_id"), mine[0]["stack_id"]))
+    # the capture writes that stack once, in some sample
+    written = [s for sample in samples for s in sample.get("stacks", [])
+               if s["stack_id"] == mine[0]["stack_id"]]
+    check(len(written) == 1, "the capture wrote stack %d %d times" %
+          (mine[0]["stack_id"], len(written)))
+    need_in_order(written[0]["stack"]["frames"],
+                  ["make_region_here", "outer", "main"], noted,
+                  "the capture's stack")
 
 
 def t_max_frames():
