@@ -712,7 +712,7 @@ int report_option(int argc, char **argv, int *i, struct report_opts *o)
 	} else if (!strcmp(arg, "--by-stack")) {
 		o->by_stack = true;
 	} else if ((ret = option_value(argc, argv, i, "--max-frames", &val))) {
-		uint32_t n;
+		uint32_t n = 0;
 
 		if (ret < 0 || parse_count("--max-frames", val, &n))
 			return -1;

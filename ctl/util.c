@@ -280,7 +280,7 @@ int parse_count(const char *opt, const char *arg, uint32_t *n)
 int fill_every_option(int argc, char **argv, int *i)
 {
 	const char *val;
-	uint32_t n;
+	uint32_t n = 0;
 	int ret = option_value(argc, argv, i, "--fill-every", &val);
 
 	if (ret <= 0)
