@@ -415,9 +415,10 @@ static void __fill(struct memwatch_target *t, struct mw_region *r, u64 bytes,
 	u64 id;
 	int i;
 
-	r->fill_pending += bytes;
+	/* sampling off: one test, the fault path as without stacks */
 	if (!t->fill_every)
 		return;
+	r->fill_pending += bytes;
 	if (!first && t->fill_countdown > 1) {
 		t->fill_countdown--;
 		return;
