@@ -256,8 +256,10 @@
  * samples: the thread's user registers at the system call and a copy of
  * the top of its user stack (module parameter stack_bytes from the stack
  * pointer up, less where the stack ends), for user space to unwind with
- * the binaries' CFI; the code it ran is named by GET_CODE_MAPS. Equal
- * samples are kept once, at most max_stacks per watch; an exec drops them.
+ * the binaries' CFI; the code it ran is named by GET_CODE_MAPS. Samples
+ * of one code path (the same program counter and return addresses in the
+ * copy) are kept once, the first one taken; at most max_stacks per watch;
+ * an exec drops them.
  * A stack's bytes come in pieces of at most 2048, one message each, the
  * first with offset 0:
  *
