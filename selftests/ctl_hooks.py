@@ -135,7 +135,7 @@ def fentry_works(funcs):
 def stop_bpf(bt):
     """bpftrace's counts, {function: calls}, after it printed them."""
     bt.send_signal(2)
-    text = wait_output(bt, 2 * TIMEOUT, "bpftrace, after SIGINT,")
+    text = wait_output(bt, 2 * TIMEOUT, "bpftrace, after SIGINT,", resend=2)
     got = {m.group(1): int(m.group(2))
            for m in re.finditer(r'^@\["?(\w+)"?\]: (\d+)$', text, re.M)}
     diag("bpftrace: %s" % ", ".join("%s %d" % kv for kv in sorted(got.items())))

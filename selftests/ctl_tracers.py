@@ -163,7 +163,7 @@ def t_kprobes_see_every_call_memwatch_runs():
         work.stdin.flush()
         kept = int(readline(work.stdout, "the workload"))
         bt.send_signal(2)
-        text = wait_output(bt, 2 * TIMEOUT, "bpftrace, after SIGINT,")
+        text = wait_output(bt, 2 * TIMEOUT, "bpftrace, after SIGINT,", resend=2)
         got = counts(text)
         diag("bpftrace: " + ", ".join("%s %s %d" % (k[0], k[1], v)
                                       for k, v in sorted(got.items())))

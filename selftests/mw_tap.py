@@ -32,14 +32,25 @@ class Fail(Exception):
     pass
 
 
-def wait_output(proc, timeout, what):
-    """proc.communicate(timeout=): its stdout. If it does not end in time,
-    fail saying where each of its threads waits in the kernel (their
-    /proc stacks), what it printed so far, and kill it."""
+def wait_output(proc, timeout, what, resend=None):
+    """proc.communicate(timeout=): its stdout. With @resend, a signal sent
+    again every 10 s while it runs (bpftrace ignores a SIGINT that comes
+    before its handler is in place, while it is still attaching). If it
+    does not end in time, fail saying where each of its threads waits in
+    the kernel (their /proc stacks), what it printed so far, and kill
+    it."""
     import subprocess
-    try:
-        return proc.communicate(timeout=timeout)[0]
-    except subprocess.TimeoutExpired:
+    import time
+    end = time.monotonic() + timeout
+    while True:
+        left = end - time.monotonic()
+        try:
+            return proc.communicate(timeout=max(0.1, min(10, left) if resend
+                                                else left))[0]
+        except subprocess.TimeoutExpired:
+            if resend and time.monotonic() < end:
+                proc.send_signal(resend)
+                continue
         where = []
         task = "/proc/%d/task" % proc.pid
         for tid in sorted(os.listdir(task)) if os.path.isdir(task) else []:
