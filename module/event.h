@@ -2,7 +2,7 @@
 /*
  * How events leave the tracking core: the one interface from the core to
  * the netlink family. The core fills a struct memwatch_event and posts it;
- * netlink.c queues it and sends it to the "events" multicast group from
+ * events.c queues it and sends it to the "events" multicast group from
  * process context. Both calls may be made where nothing may sleep.
  */
 #ifndef _MEMWATCH_EVENT_H

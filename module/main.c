@@ -21,10 +21,13 @@
  *               touched)
  *   report.c    consistent copies of a watch for replies, and module
  *               figures
+ *   stack.c     user call stacks: samples, their table per watch, the
+ *               log of executable file mappings that names their code
  *   selftest.c  DEBUG builds only: self-tests of the extent tree
  *
- *   netlink.c   the generic netlink family: requests and the event group
- *               (event.h is the one way events leave the core)
+ *   netlink.c   the generic netlink family: its requests and dumps
+ *   events.c    the event ring and the "events" group (event.h is the
+ *               one way events leave the core)
  *
  * probes.c calls into the core (track.h, watch.h); netlink.c calls the
  * core's process-context API (watch.h, report.h) and probes.h. The core

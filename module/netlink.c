@@ -23,12 +23,8 @@
 #include "stack.h"
 #include "watch.h"
 
-static struct genl_family mw_family;
-
-enum { MW_MCGRP_EVENTS };
-
 static const struct genl_multicast_group mw_mcgrps[] = {
-	[MW_MCGRP_EVENTS] = { .name = MEMWATCH_MCGRP_EVENTS,
+	[MEMWATCH_MCGRP_IDX_EVENTS] = { .name = MEMWATCH_MCGRP_EVENTS,
 			      .flags = GENL_MCAST_CAP_SYS_ADMIN },
 };
 
@@ -135,7 +131,7 @@ static int get_status_doit(struct sk_buff *skb, struct genl_info *info)
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
-	hdr = genlmsg_put_reply(msg, info, &mw_family, 0,
+	hdr = genlmsg_put_reply(msg, info, &memwatch_genl_family, 0,
 				MEMWATCH_CMD_GET_STATUS);
 	if (!hdr)
 		goto nospace;
@@ -227,7 +223,7 @@ static int watch_reply(struct genl_info *info, struct memwatch_target *t)
 		memwatch_report_free(rep);
 		return -ENOMEM;
 	}
-	hdr = genlmsg_put_reply(msg, info, &mw_family, 0, MEMWATCH_CMD_WATCH);
+	hdr = genlmsg_put_reply(msg, info, &memwatch_genl_family, 0, MEMWATCH_CMD_WATCH);
 	if (!hdr || put_watch(msg, rep)) {
 		memwatch_report_free(rep);
 		nlmsg_free(msg);
@@ -417,7 +413,7 @@ static int watches_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 			continue;
 		}
 		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
-				  cb->nlh->nlmsg_seq, &mw_family, NLM_F_MULTI,
+				  cb->nlh->nlmsg_seq, &memwatch_genl_family, NLM_F_MULTI,
 				  MEMWATCH_CMD_GET_WATCHES);
 		ret = hdr ? put_watch(skb, rep) : -EMSGSIZE;
 		memwatch_report_free(rep);
@@ -609,7 +605,7 @@ static int regions_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	rep = ctx->rep;
 	while (ctx->next < rep->nr_regions) {
 		void *hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
-					cb->nlh->nlmsg_seq, &mw_family,
+					cb->nlh->nlmsg_seq, &memwatch_genl_family,
 					NLM_F_MULTI, MEMWATCH_CMD_GET_REGIONS);
 
 		if (!hdr)
@@ -733,7 +729,7 @@ static int stacks_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 		do {
 			void *hdr = genlmsg_put(skb,
 						NETLINK_CB(cb->skb).portid,
-						cb->nlh->nlmsg_seq, &mw_family,
+						cb->nlh->nlmsg_seq, &memwatch_genl_family,
 						NLM_F_MULTI,
 						MEMWATCH_CMD_GET_STACKS);
 
@@ -789,7 +785,7 @@ static int code_maps_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 		if (idx++ < ctx->next)
 			continue;
 		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
-				  cb->nlh->nlmsg_seq, &mw_family, NLM_F_MULTI,
+				  cb->nlh->nlmsg_seq, &memwatch_genl_family, NLM_F_MULTI,
 				  MEMWATCH_CMD_GET_CODE_MAPS);
 		if (!hdr || put_code_map(skb, m)) {
 			if (hdr)
@@ -864,7 +860,7 @@ static const struct genl_ops mw_ops[] = {
 	},
 };
 
-static struct genl_family mw_family __ro_after_init = {
+struct genl_family memwatch_genl_family __ro_after_init = {
 	.name = MEMWATCH_GENL_NAME,
 	.version = MEMWATCH_GENL_VERSION,
 	.module = THIS_MODULE,
@@ -876,138 +872,6 @@ static struct genl_family mw_family __ro_after_init = {
 	.n_mcgrps = ARRAY_SIZE(mw_mcgrps),
 };
 
-/* ---- events ------------------------------------------------------------- */
-
-#define EV_RING	1024
-
-/*
- * ev_lock protects the ring and ev_up. Producers run in hooks, where
- * nothing may sleep; the worker sends what they queued from process
- * context.
- */
-static DEFINE_SPINLOCK(ev_lock);
-static struct memwatch_event ev_ring[EV_RING];
-static unsigned int ev_head, ev_tail;
-static bool ev_up;
-
-static void ev_work_fn(struct work_struct *work);
-static DECLARE_WORK(ev_work, ev_work_fn);
-
-/**
- * memwatch_event_wanted() - whether anyone listens to the "events" group
- *
- * In any network namespace. Events nobody reads are not built, so that a
- * watched process that maps a lot does not pay for them. Callable where
- * nothing may sleep.
- *
- * Return: true if an event posted now would be queued.
- */
-bool memwatch_event_wanted(void)
-{
-	struct net *net;
-	bool ret = false;
-
-	rcu_read_lock();
-	for_each_net_rcu(net) {
-		if (genl_has_listeners(&mw_family, net, MW_MCGRP_EVENTS)) {
-			ret = true;
-			break;
-		}
-	}
-	rcu_read_unlock();
-	return ret;
-}
-
-/**
- * memwatch_event_post() - queue an event for the "events" group
- * @ev: the event, copied
- *
- * Callable where nothing may sleep. Without a listener the event is not
- * queued.
- *
- * Return: false if the ring was full and the event was dropped.
- */
-bool memwatch_event_post(const struct memwatch_event *ev)
-{
-	bool queued = false, up;
-
-	if (!memwatch_event_wanted())
-		return true;
-	spin_lock(&ev_lock);
-	up = ev_up;
-	if (up && ev_head - ev_tail < EV_RING) {
-		ev_ring[ev_head++ % EV_RING] = *ev;
-		queued = true;
-		/*
-		 * Under the lock: once memwatch_netlink_uninit() has cleared
-		 * ev_up, no one can queue the worker behind its cancel.
-		 */
-		schedule_work(&ev_work);
-	}
-	spin_unlock(&ev_lock);
-	return queued || !up;
-}
-
-static int put_event(struct sk_buff *msg, const struct memwatch_event *ev)
-{
-	const int pad = MEMWATCH_A_EVENT_PAD;
-
-	if (nla_put_u32(msg, MEMWATCH_A_EVENT_TYPE, ev->type) ||
-	    nla_put_u32(msg, MEMWATCH_A_EVENT_PID, ev->pid) ||
-	    nla_put_u32(msg, MEMWATCH_A_EVENT_TID, ev->tid) ||
-	    nla_put_string(msg, MEMWATCH_A_EVENT_COMM, ev->comm) ||
-	    nla_put_u64_64bit(msg, MEMWATCH_A_EVENT_NS, ev->ns, pad))
-		return -EMSGSIZE;
-	if (ev->type == MEMWATCH_EVENT_FORK)
-		return nla_put_u32(msg, MEMWATCH_A_EVENT_PPID, ev->ppid);
-	if (ev->type != MEMWATCH_EVENT_REGION_NEW &&
-	    ev->type != MEMWATCH_EVENT_REGION_GONE)
-		return 0;
-	if (nla_put_u64_64bit(msg, MEMWATCH_A_EVENT_REGION_ID, ev->region_id,
-			      pad) ||
-	    nla_put_u64_64bit(msg, MEMWATCH_A_EVENT_REGION_START, ev->start,
-			      pad) ||
-	    nla_put_u64_64bit(msg, MEMWATCH_A_EVENT_REGION_END, ev->end, pad) ||
-	    nla_put_u32(msg, MEMWATCH_A_EVENT_REGION_KIND, ev->kind) ||
-	    nla_put_u32(msg, MEMWATCH_A_EVENT_REGION_FLAGS, ev->flags))
-		return -EMSGSIZE;
-	if (ev->type == MEMWATCH_EVENT_REGION_NEW && ev->stack_id &&
-	    nla_put_u64_64bit(msg, MEMWATCH_A_EVENT_STACK_ID, ev->stack_id,
-			      pad))
-		return -EMSGSIZE;
-	return 0;
-}
-
-static void ev_work_fn(struct work_struct *work)
-{
-	struct memwatch_event ev;
-
-	for (;;) {
-		struct sk_buff *msg;
-		void *hdr;
-
-		spin_lock(&ev_lock);
-		if (ev_tail == ev_head) {
-			spin_unlock(&ev_lock);
-			return;
-		}
-		ev = ev_ring[ev_tail++ % EV_RING];
-		spin_unlock(&ev_lock);
-
-		msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-		if (!msg)
-			continue;
-		hdr = genlmsg_put(msg, 0, 0, &mw_family, 0, MEMWATCH_CMD_EVENT);
-		if (!hdr || put_event(msg, &ev)) {
-			nlmsg_free(msg);
-			continue;
-		}
-		genlmsg_end(msg, hdr);
-		genlmsg_multicast_allns(&mw_family, msg, 0, MW_MCGRP_EVENTS);
-		cond_resched();
-	}
-}
-
 /**
  * memwatch_netlink_init() - register the family; the module is visible after
  *
@@ -1015,14 +879,11 @@ static void ev_work_fn(struct work_struct *work)
  */
 int memwatch_netlink_init(void)
 {
-	int ret = genl_register_family(&mw_family);
+	int ret = genl_register_family(&memwatch_genl_family);
 
-	if (ret)
-		return ret;
-	spin_lock(&ev_lock);
-	ev_up = true;
-	spin_unlock(&ev_lock);
-	return 0;
+	if (!ret)
+		memwatch_events_start();
+	return ret;
 }
 
 /**
@@ -1030,9 +891,6 @@ int memwatch_netlink_init(void)
  */
 void memwatch_netlink_uninit(void)
 {
-	spin_lock(&ev_lock);
-	ev_up = false;
-	spin_unlock(&ev_lock);
-	cancel_work_sync(&ev_work);
-	genl_unregister_family(&mw_family);
+	memwatch_events_stop();
+	genl_unregister_family(&memwatch_genl_family);
 }
