@@ -371,4 +371,30 @@ memwatch_move_vrm(const unsigned long regs[6], struct memwatch_vrm *buf)
 #endif
 }
 
+/*
+ * Until 5.14 (5.10 here) a page fault taken in a kprobe handler counts as
+ * a missed hit of that kprobe (kprobe_fault_handler()), even when the
+ * exception table fixes it up, as it does for a stack copy that runs past
+ * the end of the stack. There the copy is bounded by the stack's VMA,
+ * which every hook that copies may look up: 5.10's page faults and VMA
+ * changes hold the mmap_lock. Later kernels copy until a page is missing.
+ */
+#ifdef COMPAT_CANNOT_QUIET_KPROBE_FAULT
+static inline unsigned long memwatch_user_stack_room(unsigned long sp,
+						     unsigned long want)
+{
+	struct vm_area_struct *vma = find_vma(current->mm, sp);
+
+	if (!vma || vma->vm_start > sp)
+		return 0;
+	return min(want, vma->vm_end - sp);
+}
+#else
+static inline unsigned long memwatch_user_stack_room(unsigned long sp,
+						     unsigned long want)
+{
+	return want;
+}
+#endif
+
 #endif /* _MEMWATCH_COMPAT_H */

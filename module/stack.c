@@ -115,6 +115,7 @@ struct mw_stack *memwatch_stack_capture(struct memwatch_target *t)
 	regs = task_pt_regs(current);
 	save_regs(s->regs, regs);
 	sp = regs->sp;
+	want = memwatch_user_stack_room(sp, want);
 	/* page by page, so that the copy keeps what precedes a hole */
 	for (done = 0; done < want;) {
 		unsigned int n = min_t(unsigned long, want - done,
