@@ -91,13 +91,16 @@ static void save_regs(u64 *out, const struct pt_regs *regs)
 /**
  * memwatch_stack_capture() - sample current's user stack
  * @t: current's watch, which wants samples
+ * @hole: a user page being faulted in now, which the copy stops before
+ *	(it has no data yet, and reading it would fault), or 0
  *
  * Runs before the watch's lock is taken, in any context that may not
  * sleep: allocates without sleeping and copies without faulting.
  *
  * Return: the sample, or NULL (samples off, not a user thread, no memory).
  */
-struct mw_stack *memwatch_stack_capture(struct memwatch_target *t)
+struct mw_stack *memwatch_stack_capture(struct memwatch_target *t,
+					unsigned long hole)
 {
 	unsigned int want = min(READ_ONCE(memwatch_stack_bytes),
 				MW_STACK_BYTES_MAX);
@@ -116,6 +119,8 @@ struct mw_stack *memwatch_stack_capture(struct memwatch_target *t)
 	save_regs(s->regs, regs);
 	sp = regs->sp;
 	want = memwatch_user_stack_room(sp, want);
+	if (hole >= (sp & PAGE_MASK) && hole - (sp & PAGE_MASK) < want)
+		want = hole > sp ? hole - sp : 0;
 	/* page by page, so that the copy keeps what precedes a hole */
 	for (done = 0; done < want;) {
 		unsigned int n = min_t(unsigned long, want - done,

@@ -67,7 +67,8 @@ struct mw_code_range {
 	unsigned long start, end;
 };
 
-struct mw_stack *memwatch_stack_capture(struct memwatch_target *t);
+struct mw_stack *memwatch_stack_capture(struct memwatch_target *t,
+					unsigned long hole);
 void memwatch_stack_free(struct mw_stack *s);
 u64 __memwatch_stack_add(struct memwatch_target *t, struct mw_stack **sp);
 

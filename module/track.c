@@ -111,7 +111,7 @@ void memwatch_track_mmap_end(struct mm_struct *mm, unsigned long ret,
 			memwatch_code_map_note(t, vma, GFP_NOWAIT);
 	}
 	if (!IS_ERR_VALUE(ret) && (flags & MAP_ANONYMOUS))
-		stack = memwatch_stack_capture(t);
+		stack = memwatch_stack_capture(t, 0);
 	spin_lock(&t->lock);
 	if (t->fixed_task == current) {
 		inside = t->fixed_inside;
@@ -209,7 +209,7 @@ void memwatch_track_brk(struct mm_struct *mm, unsigned long addr,
 		goto out;
 	/* taken only when the heap becomes a region, its first growth */
 	if (!READ_ONCE(t->heap))
-		stack = memwatch_stack_capture(t);
+		stack = memwatch_stack_capture(t, 0);
 	spin_lock(&t->lock);
 	e = addr > 0 ? memwatch_extent_at(t, addr - 1) : NULL;
 	if (t->heap && e && e->region == t->heap && e->end == addr) {
@@ -317,7 +317,7 @@ unlock:
 	 * mmap_lock is still held for writing: nothing can).
 	 */
 	if (new_id) {
-		struct mw_stack *stack = memwatch_stack_capture(t);
+		struct mw_stack *stack = memwatch_stack_capture(t, 0);
 
 		spin_lock(&t->lock);
 		e = memwatch_extent_at(t, new_addr);
@@ -403,13 +403,14 @@ out:
 }
 
 /*
- * A fault added @bytes to @r: sample current's stack if this is its first
- * fault here or the watch's turn to sample. A sample stands for the bytes
+ * A fault added @bytes at @addr to @r: sample current's stack if this is
+ * its first fault here or the watch's turn to sample (a fault on the stack
+ * itself: the copy stops before the page being faulted in). A sample stands for the bytes
  * faulted into @r since its previous one, so that the bytes the filling
  * stacks are credited with add up to (nearly) the region's faulted bytes.
  */
-static void __fill(struct memwatch_target *t, struct mw_region *r, u64 bytes,
-		   bool first)
+static void __fill(struct memwatch_target *t, struct mw_region *r,
+		   unsigned long addr, u64 bytes, bool first)
 {
 	struct mw_stack *s;
 	u64 id;
@@ -424,7 +425,7 @@ static void __fill(struct memwatch_target *t, struct mw_region *r, u64 bytes,
 		return;
 	}
 	t->fill_countdown = t->fill_every;
-	s = memwatch_stack_capture(t);
+	s = memwatch_stack_capture(t, addr);
 	id = __memwatch_stack_add(t, &s);
 	memwatch_stack_free(s);
 	for (i = 0; id && i < MW_FILL_SLOTS; i++) {
@@ -488,7 +489,7 @@ static void __page_range(struct memwatch_target *t, struct vm_area_struct *vma,
 			r->peak = max_t(s64, r->peak, r->live);
 			if (fault) {
 				r->faulted += bytes;
-				__fill(t, r, bytes,
+				__fill(t, r, addr, bytes,
 				       __memwatch_credit_thread(t, r, bytes));
 			}
 		}
@@ -538,7 +539,7 @@ void memwatch_track_page_add(struct memwatch_target *t,
 		p->bytes = bytes;
 		if (fault) {
 			r->faulted += bytes;
-			__fill(t, r, bytes,
+			__fill(t, r, addr, bytes,
 			       __memwatch_credit_thread(t, r, bytes));
 		}
 	}
