@@ -405,7 +405,9 @@ out:
 /*
  * A fault added @bytes at @addr to @r: sample current's stack if this is
  * its first fault here or the watch's turn to sample (a fault on the stack
- * itself: the copy stops before the page being faulted in). A sample stands for the bytes
+ * itself: the copy stops before the page being faulted in). Called only
+ * when the watch samples (fill_every): with sampling off, a fault pays
+ * one test and no call. A sample stands for the bytes
  * faulted into @r since its previous one, so that the bytes the filling
  * stacks are credited with add up to (nearly) the region's faulted bytes.
  */
@@ -416,9 +418,6 @@ static void __fill(struct memwatch_target *t, struct mw_region *r,
 	u64 id;
 	int i;
 
-	/* sampling off: one test, the fault path as without stacks */
-	if (!t->fill_every)
-		return;
 	r->fill_pending += bytes;
 	if (!first && t->fill_countdown > 1) {
 		t->fill_countdown--;
@@ -488,9 +487,12 @@ static void __page_range(struct memwatch_target *t, struct vm_area_struct *vma,
 			t->live += bytes;
 			r->peak = max_t(s64, r->peak, r->live);
 			if (fault) {
+				bool first;
+
 				r->faulted += bytes;
-				__fill(t, r, addr, bytes,
-				       __memwatch_credit_thread(t, r, bytes));
+				first = __memwatch_credit_thread(t, r, bytes);
+				if (t->fill_every)
+					__fill(t, r, addr, bytes, first);
 			}
 		}
 		addr = next;
@@ -538,9 +540,12 @@ void memwatch_track_page_add(struct memwatch_target *t,
 		p->addr = addr;
 		p->bytes = bytes;
 		if (fault) {
+			bool first;
+
 			r->faulted += bytes;
-			__fill(t, r, addr, bytes,
-			       __memwatch_credit_thread(t, r, bytes));
+			first = __memwatch_credit_thread(t, r, bytes);
+			if (t->fill_every)
+				__fill(t, r, addr, bytes, first);
 		}
 	}
 out:
