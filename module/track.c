@@ -110,7 +110,13 @@ void memwatch_track_mmap_end(struct mm_struct *mm, unsigned long ret,
 		if (vma && vma->vm_start == ret)
 			memwatch_code_map_note(t, vma, GFP_NOWAIT);
 	}
-	if (!IS_ERR_VALUE(ret) && (flags & MAP_ANONYMOUS))
+	/*
+	 * No stack for a MAP_FIXED that re-commits part of a region (the
+	 * JVM's heap commits): it makes no region. fixed_task and
+	 * fixed_inside change only under the mmap_lock current holds.
+	 */
+	if (!IS_ERR_VALUE(ret) && (flags & MAP_ANONYMOUS) &&
+	    !(READ_ONCE(t->fixed_task) == current && READ_ONCE(t->fixed_inside)))
 		stack = memwatch_stack_capture(t, 0);
 	spin_lock(&t->lock);
 	if (t->fixed_task == current) {
