@@ -99,7 +99,7 @@ BUILD_OUTPUTS := --exclude='*.o' --exclude='*.ko' --exclude='*.mod' \
 	--exclude='.tmp_*'
 
 STYLE_FILES = $(filter-out %.mod.c,$(wildcard module/*.c module/*.h)) \
-	include/uapi/linux/memwatch.h
+	include/uapi/linux/memwatch.h bench/floor/mwfloor.c
 
 # Patterns that fail `make style` in compiler, sparse and modpost output.
 WARN_RE := warning:|error:|WARNING:|ERROR:
@@ -276,6 +276,15 @@ BENCH_VARS := MEMWATCH_BENCH_ROUNDS MEMWATCH_BENCH_REGIONS \
 	MEMWATCH_BENCH_THREADS MEMWATCH_BENCH_SKIP
 BENCH_ENV = $(foreach v,$(BENCH_VARS),$(if $($(v)),-e $(v)=$($(v))))
 
+# The floor modes' empty hook (bench/floor/mwfloor.c) for one kernel.
+bench-floor-kver:
+	@test -n "$(KVER)" || { echo "make: bench-floor-kver needs KVER=" >&2; exit 1; }
+	rm -rf build/$(KVER)/bench
+	mkdir -p build/$(KVER)/bench
+	cp bench/floor/Kbuild bench/floor/mwfloor.c build/$(KVER)/bench/
+	$(if $(KVER_KDIR),$(MAKE) -C $(KVER_KDIR),scripts/kernels.sh make $(KVER)) \
+		M=$(CURDIR)/build/$(KVER)/bench modules
+
 build/bench/%: bench/%.c
 	@mkdir -p build/bench
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -o $@ $< -lpthread
@@ -287,6 +296,7 @@ bench-unlocked: need-env ctl $(BENCH_PROGS)
 	@case "$(KERNEL)" in ""|6.1|6.12) ;; \
 	*) echo "make: KERNEL must be 6.1 or 6.12" >&2; exit 2 ;; esac
 	@$(SUBMAKE) module-kver KVER=$(BENCH_KVER)
+	@$(SUBMAKE) bench-floor-kver KVER=$(BENCH_KVER)
 	MEMWATCH_MEM=$${MEMWATCH_MEM:-3072} MEMWATCH_SMP=$${MEMWATCH_SMP:-$(BENCH_SMP)} \
 	MEMWATCH_QEMU_ARGS="$${MEMWATCH_QEMU_ARGS-$(BENCH_QEMU_ARGS)}" \
 		selftests/qemu/run-vm.sh -t 2400 $(BENCH_ENV) \
@@ -433,6 +443,6 @@ clean:
 .PHONY: all need-env module module-debug ctl selftests kernels modules modules-unlocked \
 	module-kver setup check check-build qemu-test demo install uninstall \
 	dkms-check deb deb-check \
-	demo-unlocked vm-shell bench bench-unlocked style style-run checkpatch kernel-doc sparse \
+	demo-unlocked vm-shell bench bench-unlocked bench-floor-kver style style-run checkpatch kernel-doc sparse \
 	sparse-kver cwarn clean check-debug check-debug-if-cached ctl-static \
 	ctl-asan ctl-asan-unlocked ctl-test bench-json

@@ -15,6 +15,11 @@ in an order that alternates from round to round:
   kp_unwatched, kp_watched
             the same two, loaded with hooks=kprobe (kprobes and kretprobes
             instead of ftrace direct calls)
+  floor_kprobe, floor_optprobe, floor_fprobe
+            memwatch not loaded; bench/floor's mwfloor.ko puts one empty
+            hook of that mechanism on the new-anon rmap function: the
+            least a hook of it adds to a fault (floor_fprobe where the
+            kernel has the fprobe form mwfloor is built for)
 
 and reports, per mode, the median over rounds of the ratio to that round's
 baseline. Scale: bench/manyregions with 100,000 regions and 1,000 threads,
@@ -51,13 +56,18 @@ MWBENCH = os.path.join(REPO, "build/bench/mwbench")
 MANYREGIONS = os.path.join(REPO, "build/bench/manyregions")
 ATTRIB_BT = os.path.join(REPO, "bench/attrib.bt")
 KPROBE_LIST = "/sys/kernel/debug/kprobes/list"
+FLOOR_KO = os.path.join(REPO, f"build/{KVER}/bench/mwfloor.ko")
 
 MODES = ["nomod", "bpftrace", "nowatch", "unwatched", "watched", "nostacks",
-         "kp_unwatched", "kp_watched"]
+         "kp_unwatched", "kp_watched",
+         "floor_kprobe", "floor_optprobe", "floor_fprobe"]
 # the hooks parameter each mode loads the module with; not loaded if absent
 HOOKS = {"nowatch": "auto", "unwatched": "auto", "watched": "auto",
          "nostacks": "auto",
          "kp_unwatched": "kprobe", "kp_watched": "kprobe"}
+# the mechanism each floor mode loads mwfloor.ko with
+FLOOR = {"floor_kprobe": "kprobe", "floor_optprobe": "optprobe",
+         "floor_fprobe": "fprobe"}
 FIGURES = ["fault1", "fault2", "map"]
 
 if KVER.startswith("6.1."):
@@ -94,9 +104,9 @@ def timed_ctl(*args):
     return wall, ru.ru_utime, ru.ru_stime
 
 
-def loaded():
+def loaded(name="memwatch"):
     with open("/proc/modules") as f:
-        return any(line.split()[0] == "memwatch" for line in f)
+        return any(line.split()[0] == name for line in f)
 
 
 # Missed probe hits over every load of the module, read before each unload.
@@ -113,6 +123,49 @@ def load(hooks):
     if hooks and not loaded():
         sh("insmod", KO, f"hooks={hooks}")
     loaded_hooks = hooks
+
+
+def floor_hits():
+    with open("/sys/module/mwfloor/parameters/hits") as f:
+        return int(f.read())
+
+
+def load_floor(mech):
+    """mwfloor.ko loaded with mech=@mech, or not loaded if @mech is None.
+
+    Its empty handler must have run in the mode before: a floor whose hook
+    never fired would measure nothing.
+    """
+    if loaded("mwfloor"):
+        if floor_hits() == 0:
+            raise RuntimeError("mwfloor: the hook never fired")
+        sh("rmmod", "mwfloor")
+    if mech:
+        sh("insmod", FLOOR_KO, f"mech={mech}",
+           f"sym={SYMS['ADD_NEW_ANON_RMAP']}")
+
+
+def floor_modes():
+    """The floor modes this kernel can load, each tried once."""
+    have = []
+    for mode, mech in FLOOR.items():
+        if mode in SKIP:
+            continue
+        r = subprocess.run(["insmod", FLOOR_KO, f"mech={mech}",
+                            f"sym={SYMS['ADD_NEW_ANON_RMAP']}"],
+                           stderr=subprocess.PIPE, text=True)
+        if r.returncode:
+            log(f"{mode}: left out: {r.stderr.strip()}")
+            continue
+        if mech == "optprobe":
+            time.sleep(1)
+            with open(KPROBE_LIST) as f:
+                sym = SYMS["ADD_NEW_ANON_RMAP"]
+                line = next((l for l in f if f" {sym}+" in l), "").strip()
+            log(f"{mode}: {line}")
+        sh("rmmod", "mwfloor")
+        have.append(mode)
+    return have
 
 
 def readline(proc, what, timeout=600):
@@ -183,6 +236,7 @@ def stop_bpftrace(proc):
 def run_mode(mode):
     """One mwbench run in @mode: {figure: ns}."""
     load(HOOKS.get(mode))
+    load_floor(FLOOR.get(mode))
     # Let deferred work of the previous mode (exits, frees, RCU) finish:
     # under -icount whatever either CPU runs counts in the timings.
     time.sleep(2)
@@ -235,7 +289,8 @@ def fmt_ratio(r):
 
 
 def paths_bench():
-    modes = [m for m in MODES if m not in SKIP]
+    modes = [m for m in MODES if m not in SKIP and m not in FLOOR]
+    modes += floor_modes()
     raw = {m: {f: [] for f in FIGURES} for m in modes}
     ratios = {m: {f: [] for f in FIGURES} for m in modes}
     added = {m: {f: [] for f in FIGURES} for m in modes}
@@ -255,6 +310,7 @@ def paths_bench():
                 ratios[m][f].append(got[m][f] / got["nomod"][f])
                 added[m][f].append(got[m][f] - got["nomod"][f])
     load(None)
+    load_floor(None)
     med = {m: {f: statistics.median(ratios[m][f]) for f in FIGURES}
            for m in modes}
     mraw = {m: {f: statistics.median(raw[m][f]) for f in FIGURES}
@@ -328,7 +384,7 @@ def main():
         lines.append(f"Fault and mapping paths, {KVER}: median over {ROUNDS} "
                      "rounds of the ratio to the same round's no-module run "
                      "(min-max in brackets); times are medians in guest ns")
-        lines.append(f"{'mode':<12} {'fault 1 thread':>26} "
+        lines.append(f"{'mode':<14} {'fault 1 thread':>26} "
                      f"{'fault 2 threads':>26} {'mmap+mprotect+mremap+munmap':>30}")
         for m in modes:
             cols = []
@@ -336,13 +392,13 @@ def main():
                 lo, hi = spread[m][f]
                 cols.append(f"{mraw[m][f]:7.0f} ns {med[m][f]:5.3f} "
                             f"[{lo:.2f}-{hi:.2f}]".rjust(w))
-            lines.append(f"{m:<12} " + " ".join(cols))
+            lines.append(f"{m:<14} " + " ".join(cols))
 
         lines.append("Added guest ns (median over rounds of the difference to "
                      "the same round's no-module run)")
-        lines.append(f"{'mode':<12} {'fault 1t':>9} {'fault 2t':>9} {'map':>9}")
+        lines.append(f"{'mode':<14} {'fault 1t':>9} {'fault 2t':>9} {'map':>9}")
         for m in modes[1:]:
-            lines.append(f"{m:<12} " + " ".join(
+            lines.append(f"{m:<14} " + " ".join(
                 f"{madd[m][f]:9.0f}" for f in FIGURES))
 
         def fig(name, mode, f):
@@ -371,6 +427,8 @@ def main():
         fig("fault_kprobe_watched_2t_ratio", "kp_watched", "fault2")
         fig("map_kprobe_unwatched_ratio", "kp_unwatched", "map")
         fig("map_kprobe_watched_ratio", "kp_watched", "map")
+        for mode in FLOOR:
+            fig(f"fault_{mode}_ratio", mode, "fault1")
         for mode, name in (("watched", "fault_watched_over_bpftrace_overhead"),
                            ("nostacks",
                             "fault_nostacks_over_bpftrace_overhead"),
