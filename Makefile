@@ -19,8 +19,9 @@
 #   make qemu-test    run the tests on KERNELS with what is built
 #   make demo         boot the 6.12 kernel and show memwatch at work
 #   make vm-shell     interactive shell in a guest (KVER=..., default 6.12)
-#   make style        checkpatch, kernel-doc, sparse W=1, -Werror builds,
-#                     cppcheck and clang-tidy on ctl/
+#   make style        checkpatch, kernel-doc, sparse C=2 W=1 on each of
+#                     KERNELS, -Werror builds, cppcheck and clang-tidy on
+#                     ctl/
 #   make module-debug module/memwatch.ko with DEBUG: self-tests at load,
 #                     pr_debug on
 #   make ctl-asan     memwatchctl's tests under ASan+UBSan in a 6.12 guest
@@ -74,8 +75,6 @@ CHECK_RUNS = k=$$(scripts/kernels.sh list $(KERNELS)) && \
 	runs="$$k" && for x in $$kp; do \
 		case " $$(echo $$k) " in *" $$x "*) runs="$$runs $$x:kprobe" ;; esac; \
 	done
-# make style's sparse and W=1 builds: the kernels of the host's release.
-STYLE_KERNELS := $(KVER_61) $(KVER_612)
 KSFT_DIR := $(KSRC_TOOLS)/tools/testing/selftests
 CHECKPATCH := $(KSRC_TOOLS)/scripts/checkpatch.pl
 KERNEL_DOC := $(KSRC_TOOLS)/scripts/kernel-doc
@@ -404,18 +403,25 @@ kernel-doc: need-env
 	test $$rc = 0 && ! echo "$$out" | grep -qE '$(WARN_RE)'
 
 # Sparse (C=2 checks every file, built or not) and W=1 on 6.1 and 6.12.
+# sparse (C=2) and W=1 on each of $(KERNELS), in its build root. A kernel
+# whose Makefile finds no usable sparse checks nothing and says so only in
+# a make warning: a log without a CHECK line fails.
 sparse: need-env
-	@for k in $(STYLE_KERNELS); do \
+	@kvers=$$(scripts/kernels.sh list $(KERNELS)) || exit; \
+	for k in $$kvers; do \
 		$(SUBMAKE) sparse-kver KVER=$$k || exit; \
 	done
 
+# (MAKEFLAGS= keeps a make -s from silencing the CHECK lines.)
 sparse-kver: module-kver
-	@echo "$(MAKE) -C /lib/modules/$(KVER)/build M=$(CURDIR)/build/$(KVER) C=2 W=1 modules"
-	@$(MAKE) -C /lib/modules/$(KVER)/build M=$(CURDIR)/build/$(KVER) \
-		C=2 W=1 modules >build/$(KVER)/style.log 2>&1; \
+	@MAKEFLAGS= $(if $(KVER_KDIR),$(MAKE) -C $(KVER_KDIR),scripts/kernels.sh make $(KVER)) \
+		M=$(CURDIR)/build/$(KVER) C=2 W=1 modules >build/$(KVER)/style.log 2>&1; \
 	rc=$$?; cat build/$(KVER)/style.log; \
 	if [ $$rc != 0 ] || grep -qE '$(WARN_RE)' build/$(KVER)/style.log; then \
 		echo "make: style: the $(KVER) build has warnings" >&2; exit 1; \
+	fi; \
+	if ! grep -q '^  CHECK ' build/$(KVER)/style.log; then \
+		echo "make: style: sparse checked nothing on $(KVER): run scripts/setup.sh $(KVER)" >&2; exit 1; \
 	fi
 
 # memwatchctl and the selftests must build without a warning. -B rebuilds

@@ -168,7 +168,7 @@ kmake() {
 			echo "kernels: cannot create $root$m" >&2; exit 1; }
 		mount --bind "$m" "$root$m" || exit 1
 		exec chroot "$root" /usr/bin/env -i \
-			PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/ LANG=C.UTF-8 \
+			PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/ LANG=C.UTF-8 \
 			make -C "$kdir" "$@"' sh "$root" "$m" "$kdir" "$@"
 }
 

@@ -492,6 +492,54 @@ for k in $selected; do
 done
 [ ${#chroot_want[@]} = 0 ] || fetch_chroot "${chroot_want[@]}"
 
+# sparse for the chroot's kernels (make sparse). Debian 13's sparse, 0.6.4,
+# cannot parse the 7.x headers (they use __typeof_unqual__); Debian
+# unstable's can (0.6.5~rc1 today). The chroot gets that package's binary
+# alone, in /usr/local/bin: the package depends on unstable's compiler.
+# Debian's 7.x header packages also leave out scripts/checker-valid.sh, the
+# test the kernel's Makefile runs before it uses a checker; without it, C=2
+# checks nothing. Where it is missing, memwatch writes its own, making the
+# same test. A failure here only warns: make check needs no sparse.
+chroot_sparse() {
+	local h probe=$chroot_dir/tmp/memwatch-sparse.c
+	if [ ! -x "$chroot_dir/usr/local/bin/sparse" ]; then
+		need_root
+		papt_setup unstable "$mirror unstable $mirror_kr"
+		rm -rf "$cache/sparse-unstable"
+		unpack unstable "$cache/sparse-unstable" sparse &&
+			install -m 755 "$cache/sparse-unstable/usr/bin/sparse" "$chroot_dir/usr/local/bin/sparse" || {
+			echo "setup: warning: no sparse from Debian unstable: make sparse cannot check ${chroot_want[*]}" >&2
+			return 0
+		}
+		rm -rf "$cache/sparse-unstable"
+		echo 'int f(const int *p) { __typeof_unqual__(*p) v = *p; return v; }' >"$probe"
+		if chroot "$chroot_dir" /usr/local/bin/sparse /tmp/memwatch-sparse.c 2>&1 | grep -q error; then
+			rm "$chroot_dir/usr/local/bin/sparse"
+			echo "setup: warning: Debian unstable's sparse cannot parse the 7.x headers either: make sparse cannot check ${chroot_want[*]}" >&2
+		fi
+		rm -f "$probe"
+	fi
+	for h in "$chroot_dir"/usr/src/linux-headers-*-common; do
+		[ ! -e "$h/scripts/checker-valid.sh" ] && grep -q checker-valid.sh "$h/Makefile" || continue
+		cat >"$h/scripts/checker-valid.sh" <<-'EOF'
+		#!/bin/sh
+		# Written by memwatch's scripts/setup.sh, as Debian's headers package
+		# lacks it: the kernel's Makefile asks it whether the checker ("$@")
+		# can parse this kernel. It prints 1 if it can, 0 if not.
+		f=$(mktemp) || exit 1
+		echo 'int f(const int *p) { __typeof_unqual__(*p) v = *p; return v; }' >"$f"
+		if [ -x "$(command -v "$1")" ] && ! "$@" "$f" 2>&1 | grep -q error; then
+		    echo 1
+		else
+		    echo 0
+		fi
+		rm -f "$f"
+		EOF
+		chmod 755 "$h/scripts/checker-valid.sh"
+	done
+}
+[ ${#chroot_want[@]} = 0 ] || chroot_sparse
+
 # Kernels of older ABIs, or series that left the matrix (and their
 # initramfs and headers), are not used any more.
 for d in "$cache"/kernel-* "$cache"/headers-* "$cache"/initramfs/*.cpio.gz; do
