@@ -122,6 +122,9 @@ enum {
 	P_REMOVE_PMD,
 	P_ZAP,
 	P_UNMAP_ONE,
+	P_KSM_MERGE,
+	P_COLLAPSE,
+	P_COLLAPSE_END,
 	NR_PROBES
 };
 
@@ -453,8 +456,13 @@ static inline unsigned long page_nr(struct page *page, bool compound)
  *   same CPU under the page table lock: the new page's add leaves its VMA
  *   and page offset (cow) to the very next rmap call on that CPU, which
  *   takes it if it removes another page at that offset.
- * Other removals (khugepaged's collapse, KSM's merge) go untracked, as
- * they would go unseen.
+ * - try_to_merge_one_page() (KSM's merge) is hooked around the call as
+ *   the first two are: the page it replaces leaves that VMA;
+ * - khugepaged's collapse (collapse_huge_page(), inlined into khugepaged()
+ *   here) clears the PMD with pmdp_collapse_flush(vma, ...) under the
+ *   mmap_lock held for writing, removes each small page, and always ends
+ *   with the mm_collapse_huge_page tracepoint: the VMA noted at the first
+ *   is the small pages' until the last (collapse_note).
  */
 #define MW_UNMAP_BITS	6
 #define MW_UNMAP_SLOTS	BIT(MW_UNMAP_BITS)
@@ -475,6 +483,13 @@ struct mw_cow {
 };
 
 static DEFINE_PER_CPU(struct mw_cow, cow_note);
+
+/*
+ * The collapse in progress: only khugepaged collapses anonymous memory on
+ * 5.10, one collapse at a time, and only it reads and writes the note
+ * while it is its task's.
+ */
+static struct mw_unmap_ctx collapse_note;
 
 static inline void cow_forget(void)
 {
@@ -561,23 +576,30 @@ static inline struct vm_area_struct *removed_from(struct page *page)
 	if (!vma && n->task == current && n->page != page &&
 	    PageAnon(page) && page_to_index(page) == n->pgoff)
 		vma = n->vma;
+	if (!vma && READ_ONCE(collapse_note.task) == current)
+		vma = collapse_note.vma;
 	n->task = NULL;
 	return vma;
+}
+
+/* the entry of a wrapper whose function removes pages from @vma */
+static bool vma_ctx_entry(int idx, struct mw_frame *f,
+			  struct vm_area_struct *vma)
+{
+	hit(idx);
+	if (!watched(vma->vm_mm))
+		return false;
+	if (!ctx_enter(f, vma)) {
+		this_cpu_inc(probe_missed[idx]);
+		return false;
+	}
+	return true;
 }
 
 /* unmap_page_range(tlb, vma, addr, end, details) */
 static bool zap_entry(struct mw_frame *f)
 {
-	struct vm_area_struct *vma = (struct vm_area_struct *)f->si;
-
-	hit(P_ZAP);
-	if (!watched(vma->vm_mm))
-		return false;
-	if (!ctx_enter(f, vma)) {
-		this_cpu_inc(probe_missed[P_ZAP]);
-		return false;
-	}
-	return true;
+	return vma_ctx_entry(P_ZAP, f, (struct vm_area_struct *)f->si);
 }
 
 static void zap_exit(struct mw_frame *f, unsigned long ret)
@@ -588,16 +610,7 @@ static void zap_exit(struct mw_frame *f, unsigned long ret)
 /* try_to_unmap_one(page, vma, address, arg) */
 static bool unmap_one_entry(struct mw_frame *f)
 {
-	struct vm_area_struct *vma = (struct vm_area_struct *)f->si;
-
-	hit(P_UNMAP_ONE);
-	if (!watched(vma->vm_mm))
-		return false;
-	if (!ctx_enter(f, vma)) {
-		this_cpu_inc(probe_missed[P_UNMAP_ONE]);
-		return false;
-	}
-	return true;
+	return vma_ctx_entry(P_UNMAP_ONE, f, (struct vm_area_struct *)f->si);
 }
 
 static void unmap_one_exit(struct mw_frame *f, unsigned long ret)
@@ -605,13 +618,57 @@ static void unmap_one_exit(struct mw_frame *f, unsigned long ret)
 	ctx_exit(f);
 }
 
+/* try_to_merge_one_page(vma, page, kpage) */
+static bool ksm_merge_entry(struct mw_frame *f)
+{
+	return vma_ctx_entry(P_KSM_MERGE, f, (struct vm_area_struct *)f->di);
+}
+
+static void ksm_merge_exit(struct mw_frame *f, unsigned long ret)
+{
+	ctx_exit(f);
+}
+
 MW_DIRECT_WRAPPER(zap);
 MW_DIRECT_WRAPPER(unmap_one);
+MW_DIRECT_WRAPPER(ksm_merge);
 MW_KRETPROBE(zap)
 MW_KRETPROBE(unmap_one)
+MW_KRETPROBE(ksm_merge)
+
+/* pmdp_collapse_flush(vma, address, pmdp) */
+static void __used notrace collapse_fn(struct vm_area_struct *vma)
+{
+	hit(P_COLLAPSE);
+	if (vma_is_anonymous(vma) && watched(vma->vm_mm)) {
+		collapse_note.vma = vma;
+		WRITE_ONCE(collapse_note.task, current);
+	}
+}
+
+static int collapse_kp(struct kprobe *p, struct pt_regs *regs)
+{
+	collapse_fn((struct vm_area_struct *)regs->di);
+	return 0;
+}
+
+MW_TRAMPOLINE(collapse_tramp, collapse_fn);
+
+static void collapse_end_tp(void *data, struct mm_struct *mm, int isolated,
+			    int status)
+{
+	hit(P_COLLAPSE_END);
+	if (READ_ONCE(collapse_note.task) == current) {
+		WRITE_ONCE(collapse_note.task, NULL);
+		collapse_note.vma = NULL;
+	}
+}
 
 #define SYM_ZAP		"unmap_page_range"
 #define SYM_UNMAP_ONE	"try_to_unmap_one"
+#define SYM_KSM_MERGE	"try_to_merge_one_page"
+#define SYM_COLLAPSE	"pmdp_collapse_flush"
+#define SYM_COLLAPSE_END "mm_collapse_huge_page"
 
 #else /* page_remove_rmap() with a VMA */
 
@@ -906,12 +963,21 @@ MW_TRAMPOLINE(remove_pmd_tramp, remove_pmd_fn);
 #ifndef SYM_ZAP
 #define SYM_ZAP		NULL
 #define SYM_UNMAP_ONE	NULL
+#define SYM_KSM_MERGE	NULL
+#define SYM_COLLAPSE	NULL
+#define SYM_COLLAPSE_END NULL
 #define zap_tramp	NULL
 #define zap_kentry	NULL
 #define zap_kret	NULL
 #define unmap_one_tramp	NULL
 #define unmap_one_kentry NULL
 #define unmap_one_kret	NULL
+#define ksm_merge_tramp	NULL
+#define ksm_merge_kentry NULL
+#define ksm_merge_kret	NULL
+#define collapse_tramp	NULL
+#define collapse_kp	NULL
+#define collapse_end_tp	NULL
 #endif
 
 /* ---- the table ---------------------------------------------------------- */
@@ -956,6 +1022,10 @@ static struct mw_probe probes[NR_PROBES] = {
 	FUNC(P_REMOVE_PMD, SYM_REMOVE_PMD, remove_pmd),
 	WRAPPED(P_ZAP, SYM_ZAP, zap),
 	WRAPPED(P_UNMAP_ONE, SYM_UNMAP_ONE, unmap_one),
+	WRAPPED(P_KSM_MERGE, SYM_KSM_MERGE, ksm_merge),
+	FUNC(P_COLLAPSE, SYM_COLLAPSE, collapse),
+	[P_COLLAPSE_END] = { .symbol = SYM_COLLAPSE_END,
+			     .type = MW_TRACEPOINT, .tp_func = collapse_end_tp },
 };
 
 static void find_tp(struct tracepoint *tp, void *priv)

@@ -35,7 +35,8 @@ TRACING = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
 
 
 # the module's tracepoint probes: tracepoints whatever the hooks parameter
-TRACEPOINTS = {"sched_process_exec", "sched_process_fork", "task_rename"}
+TRACEPOINTS = {"sched_process_exec", "sched_process_fork", "task_rename",
+               "mm_collapse_huge_page"}
 
 def sh(*args, check_rc=True):
     p = subprocess.run([str(a) for a in args], capture_output=True,

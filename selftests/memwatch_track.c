@@ -1481,6 +1481,173 @@ TEST_F(memwatch_track, huge_page_across_two_regions_counts_half_in_each)
 	mw_regions_free(&rs);
 }
 
+#define KHUGEPAGED "/sys/kernel/mm/transparent_hugepage/khugepaged/"
+#define KSM_DIR "/sys/kernel/mm/ksm/"
+#define KSM_PAGES 64
+
+/*
+ * A 2 MiB-aligned 2 MiB region written page by page with MADV_NOHUGEPAGE
+ * (512 small pages); then MADV_HUGEPAGE, which hands it to khugepaged.
+ */
+static void collapse_kid(void *arg)
+{
+	uintptr_t a;
+	char *p;
+
+	(void)arg;
+	prctl(PR_SET_NAME, "mw-collapse");
+	ch_next();
+	p = ch_map(2 * THP_SIZE);
+	a = ((uintptr_t)p + THP_SIZE - 1) & ~(uintptr_t)(THP_SIZE - 1);
+	CH_CHECK(!munmap(p, 2 * THP_SIZE));
+	p = mmap((char *)a, THP_SIZE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	CH_CHECK(p == (char *)a);
+	CH_CHECK(!madvise(p, THP_SIZE, MADV_NOHUGEPAGE));
+	touch(p, THP_SIZE);
+	ch_report(a, 0, 0);
+
+	ch_next();
+	CH_CHECK(!madvise(p, THP_SIZE, MADV_HUGEPAGE));
+	ch_report(a, 0, 0);
+	ch_next();
+}
+
+/*
+ * khugepaged replaces 512 small pages with one huge page: the small pages
+ * leave the region as the huge page comes in, so touched stays 2 MiB and
+ * so does the peak (5.10 tells of the small pages' removal without their
+ * VMA; memwatch finds it from the collapse).
+ */
+TEST_F_TIMEOUT(memwatch_track, khugepaged_collapse_counts_the_huge_page_once,
+	       120)
+{
+	const struct mw_region *r;
+	struct mw_regions rs;
+	struct mw_report rep;
+	struct smaps sm;
+	struct sums s;
+	const char *off;
+	struct kid *k;
+	uint64_t a;
+	int i;
+
+	off = thp_off();
+	if (off)
+		SKIP(return, "%s", off);
+	/* khugepaged scans every 10 ms instead of every 10 s */
+	ASSERT_EQ(0, set_file(self, KHUGEPAGED "scan_sleep_millisecs", 10));
+	ASSERT_EQ(0, set_file(self, KHUGEPAGED "alloc_sleep_millisecs", 10));
+
+	k = kid_start(_metadata, self, collapse_kid, NULL, KID_THP);
+	watch(_metadata, self, k->pid);
+	kid_step(_metadata, k, 'm', &rep);
+	a = rep.v[0];
+	dump(_metadata, self, k->pid, &rs);
+	r = region_at(_metadata, &rs, a);
+	check_counts(_metadata, r, THP_SIZE, THP_SIZE, THP_SIZE, THP_SIZE,
+		     THP_SIZE, "512 small pages");
+	mw_regions_free(&rs);
+
+	kid_step(_metadata, k, 'h', &rep);
+	for (i = 0; i < 600; i++) {
+		ASSERT_EQ(0, smaps_read(k->pid, &sm));
+		smaps_sum(&sm, a, a + THP_SIZE, &s);
+		smaps_free(&sm);
+		if (s.anon_huge == THP_SIZE)
+			break;
+		usleep(100000);
+	}
+	ASSERT_EQ(THP_SIZE, s.anon_huge) {
+		TH_LOG("khugepaged did not collapse the region in 60 s");
+	}
+	dump(_metadata, self, k->pid, &rs);
+	r = region_at(_metadata, &rs, a);
+	EXPECT_EQ(THP_SIZE, r->touched);
+	EXPECT_EQ(THP_SIZE, r->peak_touched);
+	check_smaps(_metadata, &rs, k->pid, a, a + THP_SIZE, "collapsed");
+	mw_regions_free(&rs);
+}
+
+/*
+ * KSM_PAGES pages of the same contents, MADV_MERGEABLE: ksmd merges them
+ * into one shared page, still mapped at every address.
+ */
+static void ksm_kid(void *arg)
+{
+	size_t len = KSM_PAGES * page;
+	char *p;
+
+	(void)arg;
+	prctl(PR_SET_NAME, "mw-ksm");
+	ch_next();
+	p = ch_map(len);
+	memset(p, 0x5a, len);
+	CH_CHECK(!madvise(p, len, MADV_MERGEABLE));
+	ch_report((uintptr_t)p, 0, 0);
+	ch_next();
+}
+
+static long ksm_value(const char *name)
+{
+	char path[96], buf[32];
+
+	snprintf(path, sizeof(path), KSM_DIR "%s", name);
+	if (mw_read_file(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	return strtol(buf, NULL, 10);
+}
+
+/*
+ * Each merged page leaves the region and the shared page comes in at its
+ * address: smaps counts the shared page at each address, and so must the
+ * region (5.10 tells of the merged page's removal without its VMA;
+ * memwatch finds it from the merge).
+ */
+TEST_F_TIMEOUT(memwatch_track, ksm_merge_keeps_the_touched_count, 120)
+{
+	const uint64_t len = KSM_PAGES * page;
+	const struct mw_region *r;
+	struct mw_regions rs;
+	struct mw_report rep;
+	struct kid *k;
+	long shared = 0, sharing = 0;
+	uint64_t a;
+	int i;
+
+	if (ksm_value("run") < 0)
+		SKIP(return, "kernel without KSM");
+	if (ksm_value("pages_shared") || ksm_value("pages_sharing"))
+		SKIP(return, "KSM already shares pages: the counts would mix");
+	ASSERT_EQ(0, set_file(self, KSM_DIR "sleep_millisecs", 10));
+	ASSERT_EQ(0, set_file(self, KSM_DIR "pages_to_scan", 1000));
+
+	k = kid_start(_metadata, self, ksm_kid, NULL, 0);
+	watch(_metadata, self, k->pid);
+	kid_step(_metadata, k, 'm', &rep);
+	a = rep.v[0];
+	/* run=1 last: teardown puts back 0, which stops ksmd and keeps the
+	 * merged pages merged until they are unmapped */
+	ASSERT_EQ(0, set_file(self, KSM_DIR "run", 1));
+	for (i = 0; i < 600; i++) {
+		shared = ksm_value("pages_shared");
+		sharing = ksm_value("pages_sharing");
+		if (shared == 1 && sharing == KSM_PAGES - 1)
+			break;
+		usleep(100000);
+	}
+	ASSERT_EQ(KSM_PAGES - 1, sharing) {
+		TH_LOG("ksmd did not merge the pages in 60 s (%ld shared, %ld sharing)",
+		       shared, sharing);
+	}
+	dump(_metadata, self, k->pid, &rs);
+	r = region_at(_metadata, &rs, a);
+	EXPECT_EQ(len, r->touched);
+	EXPECT_EQ(len, r->peak_touched);
+	check_smaps(_metadata, &rs, k->pid, a, a + len, "merged by KSM");
+	mw_regions_free(&rs);
+}
+
 /* ------------------------------------------------------------------ */
 /* 7. fork and copy-on-write                                          */
 /* ------------------------------------------------------------------ */
