@@ -3,12 +3,15 @@
 #
 # Guest script of tcg-loop.sh's "storm" test: with memwatch NOT loaded, the
 # ftrace site of the page-fault path (folio_add_new_anon_rmap, or
-# page_add_new_anon_rmap) is patched in and out by the function tracer,
-# $MEMWATCH_STORM_TOGGLES times (default 400), while one process per vCPU
-# faults pages in a loop. It is what loading and unloading memwatch does to
-# that site under load, with no memwatch code anywhere: an oops here is the
-# emulator's or the kernel's, not memwatch's. TAP on stdout; an oops
-# panics the guest (oops=panic), which ends the run.
+# page_add_new_anon_rmap) is patched in and out $MEMWATCH_STORM_TOGGLES
+# times (default 400), while one process per vCPU faults pages in a loop,
+# by the kernel's own tracers as memwatch's loading and unloading patch it:
+#   MEMWATCH_STORM_MECH=function (default) the function tracer, as an ftrace
+#                                          direct call does (hooks=direct)
+#   MEMWATCH_STORM_MECH=kprobe             a kprobe event on the function
+#                                          (kprobes on ftrace, hooks=kprobe)
+# An oops here is the emulator's or the kernel's, not memwatch's. TAP on
+# stdout; an oops panics the guest (oops=panic), which ends the run.
 
 set -e
 
@@ -29,12 +32,30 @@ for _ in $(seq "$(nproc)"); do
 	load+=($!)
 done
 
-echo "$fn" >"$tr/set_ftrace_filter"
-for i in $(seq "$n"); do
-	echo function >"$tr/current_tracer"
-	echo nop >"$tr/current_tracer"
-done
+case ${MEMWATCH_STORM_MECH:-function} in
+function)
+	what="function-tracer patches"
+	echo "$fn" >"$tr/set_ftrace_filter"
+	for _ in $(seq "$n"); do
+		echo function >"$tr/current_tracer"
+		echo nop >"$tr/current_tracer"
+	done
+	echo >"$tr/set_ftrace_filter"
+	;;
+kprobe)
+	what="kprobe-event enables"
+	echo "p:mwstorm $fn" >>"$tr/kprobe_events"
+	for _ in $(seq "$n"); do
+		echo 1 >"$tr/events/kprobes/mwstorm/enable"
+		echo 0 >"$tr/events/kprobes/mwstorm/enable"
+	done
+	echo "-:mwstorm" >>"$tr/kprobe_events"
+	;;
+*)
+	echo "not ok 1 - MEMWATCH_STORM_MECH must be function or kprobe"
+	exit 1
+	;;
+esac
 kill "${load[@]}" 2>/dev/null || true
 wait 2>/dev/null || true
-echo >"$tr/set_ftrace_filter"
-echo "ok 1 - $n function-tracer patches of $fn under a fault load, memwatch not loaded"
+echo "ok 1 - $n $what of $fn under a fault load, memwatch not loaded"

@@ -7,8 +7,11 @@
 # that shows what real parallelism does.
 #
 #   tcg-loop.sh stress KVER [HOOKS] [RUNS]   memwatch_stress, rmmod under load
-#   tcg-loop.sh storm KVER [RUNS]            the same ftrace patching under a
-#                                            fault load, memwatch not loaded
+#   tcg-loop.sh storm KVER [RUNS] [MECH]     the same ftrace patching under a
+#                                            fault load, memwatch not loaded,
+#                                            by the function tracer (MECH
+#                                            function, the default) or a
+#                                            kprobe event (kprobe)
 #
 # RUNS defaults to 20. Prints one line per run (ok, or the reason it
 # failed: the kernel's own line when it panicked) and a summary
@@ -23,8 +26,8 @@ test=$1
 kver=$2
 case "$test" in
 stress) hooks=$3; runs=${4:-20} ;;
-storm) hooks=; runs=${3:-20} ;;
-*) echo "usage: tcg-loop.sh stress KVER [HOOKS] [RUNS] | storm KVER [RUNS]" >&2; exit 2 ;;
+storm) hooks=; runs=${3:-20}; mech=${4:-function} ;;
+*) echo "usage: tcg-loop.sh stress KVER [HOOKS] [RUNS] | storm KVER [RUNS] [function|kprobe]" >&2; exit 2 ;;
 esac
 [ -n "$kver" ] || { echo "tcg-loop: no kernel given" >&2; exit 2; }
 
@@ -33,10 +36,11 @@ mkdir -p "$out"
 passed=0
 failed=0
 for i in $(seq "$runs"); do
-	name=$test${hooks:+-$hooks}-$i
+	name=$test${hooks:+-$hooks}${mech:+-$mech}-$i
 	set +e
 	MEMWATCH_TCG_THREAD=multi MEMWATCH_SMP=2 MEMWATCH_BOOT_TRIES=1 \
 		selftests/qemu/run-vm.sh -t 900 ${hooks:+-e MEMWATCH_HOOKS=$hooks} \
+		${mech:+-e MEMWATCH_STORM_MECH=$mech} \
 		-c "$out/$name.console" -r "$out/$name.results" \
 		"$kver" "selftests/qemu/$test-guest.sh" 2>"$out/$name.run-vm"
 	rc=$?
@@ -51,10 +55,10 @@ for i in $(seq "$runs"); do
 	fi
 	if [ -z "$why" ]; then
 		passed=$((passed + 1))
-		echo "ok $i - $test $kver${hooks:+ hooks=$hooks}"
+		echo "ok $i - $test $kver${hooks:+ hooks=$hooks}${mech:+ $mech}"
 	else
 		failed=$((failed + 1))
-		echo "not ok $i - $test $kver${hooks:+ hooks=$hooks}: $why"
+		echo "not ok $i - $test $kver${hooks:+ hooks=$hooks}${mech:+ $mech}: $why"
 		# where: the oops's RIP line, if any
 		tr -d '\r' <"$out/$name.console" | grep -m 1 -E 'RIP: 0010' | sed 's/^/# /' || true
 	fi
