@@ -21,8 +21,8 @@ It also checks memwatchctl's exit statuses (0 success, 1 runtime error,
 2 usage error; memwatchctl alone is a usage error that lists the
 commands), the tables of report, top and compare: their columns line
 up under their headings, and every address of a table has as many digits
-as the others, with a MAP_FIXED mapping at 0x10000000 beside the 0x7f...
-ones. The report of a process that has exited says so in its first line,
+as the others, with a MAP_FIXED mapping low in the address space (the
+first free 256 MiB step from 0x10000000) beside the 0x7f... ones. The report of a process that has exited says so in its first line,
 and is given once. status --json and list --json are checked against the
 schema, and list's totals against the report's.
 
@@ -599,7 +599,11 @@ def t_table_threads():
           "no thread line under the lazy region: %r" % lines[i:i + 2])
 
 
-LOW_ADDR = 0x10000000
+# Where the low mapping may go: a 256 MiB step below 4 GiB, the first with
+# no mapping within 64 MiB of it. Not a fixed address: from 6.9 on a
+# non-PIE program's brk heap (python's) starts anywhere in its first GiB.
+LOW_STEPS = range(0x10000000, 1 << 32, 0x10000000)
+LOW_MARGIN = 64 * MIB
 RANGE = re.compile(r"^0x([0-9a-f]+)-0x([0-9a-f]+)(?= )")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -662,11 +666,24 @@ def addresses(rows):
     return {int(RANGE.match(r).group(1), 16) for r in rows}
 
 
+def free_low_address(pid):
+    """The first of LOW_STEPS with nothing mapped within LOW_MARGIN."""
+    with open("/proc/%d/maps" % pid) as f:
+        maps = [tuple(int(x, 16) for x in line.split()[0].split("-"))
+                for line in f]
+    for a in LOW_STEPS:
+        lo, hi = a - LOW_MARGIN, a + 16 * MIB + LOW_MARGIN
+        if all(end <= lo or start >= hi for start, end in maps):
+            return a
+    raise RuntimeError("no free 16 MiB below 4 GiB in pid %d" % pid)
+
+
 def t_low_address():
-    S.low_addr = S.work.cmd("low %#x" % LOW_ADDR)
-    check(S.low_addr == LOW_ADDR, "mapped at %#x" % S.low_addr)
+    want = free_low_address(S.work.pid)
+    S.low_addr = S.work.cmd("low %#x" % want)
+    check(S.low_addr == want, "mapped at %#x, not %#x" % (S.low_addr, want))
     rep = compare_with_smaps(S.work.pid)
-    r = region_at(rep, LOW_ADDR)
+    r = region_at(rep, S.low_addr)
     check("fixed" in r["flags"] and r["touched_bytes"] == 16 * MIB,
           "the low region: %r" % r)
 
@@ -679,8 +696,8 @@ def t_report_columns():
                    ("PEAK", "R"), ("FAULTED", "R"), ("LAZY", "R"),
                    ("CREATED", "R"), ("CREATOR", "L"), ("FLAGS", "L")])
     seen = addresses(rows)
-    check({LOW_ADDR, S.full_addr, S.lazy_addr} <= seen,
-          "rows for %#x, %#x and %#x in %s" % (LOW_ADDR, S.full_addr,
+    check({S.low_addr, S.full_addr, S.lazy_addr} <= seen,
+          "rows for %#x, %#x and %#x in %s" % (S.low_addr, S.full_addr,
                                               S.lazy_addr, sorted(seen)))
 
 
@@ -693,8 +710,8 @@ def t_top_columns():
                    ("RESERVED", "R"), ("COMMITTED", "R"), ("TOUCHED", "R"),
                    ("GROWTH", "R"), ("CREATOR", "L")])
     seen = addresses(rows)
-    check({LOW_ADDR, S.full_addr} <= seen,
-          "rows for %#x and %#x in %s" % (LOW_ADDR, S.full_addr,
+    check({S.low_addr, S.full_addr} <= seen,
+          "rows for %#x and %#x in %s" % (S.low_addr, S.full_addr,
                                          sorted(seen)))
 
 
@@ -706,8 +723,8 @@ def t_compare_columns():
                    ("smaps", "R"), ("COMM mw", "R"), ("smaps", "R"),
                    ("TOUCH mw", "R"), ("smaps", "R"), ("VMAS", "R")])
     seen = addresses(rows)
-    check({LOW_ADDR, S.full_addr} <= seen,
-          "rows for %#x and %#x in %s" % (LOW_ADDR, S.full_addr,
+    check({S.low_addr, S.full_addr} <= seen,
+          "rows for %#x and %#x in %s" % (S.low_addr, S.full_addr,
                                          sorted(seen)))
 
 
@@ -829,7 +846,7 @@ TESTS = [
     ("--min-size and --max-touched-pct change the lazy flags", t_thresholds),
     ("report table: order, lazy marks, sizes, totals", t_table),
     ("report --threads lists the faulting thread", t_table_threads),
-    ("a MAP_FIXED mapping at 0x10000000 matches smaps", t_low_address),
+    ("a MAP_FIXED mapping below 4 GiB matches smaps", t_low_address),
     ("report table: columns under their headings, addresses of one width",
      t_report_columns),
     ("top: columns under their headings, addresses of one width",
