@@ -375,11 +375,14 @@ memwatch_move_vrm(const unsigned long regs[6], struct memwatch_vrm *buf)
  * Until 5.14 (5.10 here) a page fault taken in a kprobe handler counts as
  * a missed hit of that kprobe (kprobe_fault_handler()), even when the
  * exception table fixes it up, as it does for a stack copy that runs past
- * the end of the stack. There the copy is bounded by the stack's VMA,
+ * the end of the stack or into a page never touched (a caller's unused
+ * local array). There the copy is bounded by the stack's VMA and stops
+ * before a page the page tables do not map (MEMWATCH_COPY_ONLY_RESIDENT),
  * which every hook that copies may look up: 5.10's page faults and VMA
  * changes hold the mmap_lock. Later kernels copy until a page is missing.
  */
 #ifdef COMPAT_CANNOT_QUIET_KPROBE_FAULT
+#define MEMWATCH_COPY_ONLY_RESIDENT	true
 static inline unsigned long memwatch_user_stack_room(unsigned long sp,
 						     unsigned long want)
 {
@@ -390,6 +393,7 @@ static inline unsigned long memwatch_user_stack_room(unsigned long sp,
 	return min(want, vma->vm_end - sp);
 }
 #else
+#define MEMWATCH_COPY_ONLY_RESIDENT	false
 static inline unsigned long memwatch_user_stack_room(unsigned long sp,
 						     unsigned long want)
 {

@@ -42,6 +42,7 @@
 #include "compat.h"
 #include "region.h"
 #include "stack.h"
+#include "vaddr.h"
 #include "watch.h"
 
 unsigned int memwatch_stack_bytes = 2048;
@@ -123,9 +124,14 @@ struct mw_stack *memwatch_stack_capture(struct memwatch_target *t,
 		want = hole > sp ? hole - sp : 0;
 	/* page by page, so that the copy keeps what precedes a hole */
 	for (done = 0; done < want;) {
+		unsigned long page = (sp + done) & PAGE_MASK;
 		unsigned int n = min_t(unsigned long, want - done,
 				       PAGE_SIZE - offset_in_page(sp + done));
 
+		if (MEMWATCH_COPY_ONLY_RESIDENT &&
+		    !memwatch_resident(current->mm, page, page + PAGE_SIZE,
+				       false))
+			break;
 		if (copy_from_user_nofault(s->data + done,
 					   (const void __user *)(sp + done), n))
 			break;
