@@ -265,10 +265,10 @@ vm-shell: need-env
 BENCH_PROGS := build/bench/mwbench build/bench/manyregions
 BENCH_KVER = $(if $(filter 6.1,$(KERNEL)),$(KVER_61),$(KVER_612))
 # Guest time counts guest instructions (1 ns each): figures that do not
-# depend on what else the host runs.
+# depend on what else the host runs. Two vCPUs under -icount need qemu 8.1
+# or later (selftests/qemu/run-vm.sh says why): the bench runs Debian 13's,
+# which setup.sh --bench fetches.
 BENCH_QEMU_ARGS := -icount shift=0,sleep=on
-# 6.1 hangs bringing up its second CPU under -icount: one CPU there.
-BENCH_SMP = $(if $(filter 6.1,$(KERNEL)),1,2)
 
 # The knobs of bench/guest-bench.py, passed on to the guest when set.
 BENCH_VARS := MEMWATCH_BENCH_ROUNDS MEMWATCH_BENCH_REGIONS \
@@ -288,7 +288,8 @@ build/bench/%: bench/%.c
 	@mkdir -p build/bench
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -o $@ $< -lpthread
 
-bench: setup
+bench:
+	scripts/setup.sh --bench
 	$(LOCK) $(SUBMAKE) bench-unlocked
 
 bench-unlocked: need-env ctl $(BENCH_PROGS)
@@ -296,7 +297,8 @@ bench-unlocked: need-env ctl $(BENCH_PROGS)
 	*) echo "make: KERNEL must be 6.1 or 6.12" >&2; exit 2 ;; esac
 	@$(SUBMAKE) module-kver KVER=$(BENCH_KVER)
 	@$(SUBMAKE) bench-floor-kver KVER=$(BENCH_KVER)
-	MEMWATCH_MEM=$${MEMWATCH_MEM:-3072} MEMWATCH_SMP=$${MEMWATCH_SMP:-$(BENCH_SMP)} \
+	MEMWATCH_MEM=$${MEMWATCH_MEM:-3072} MEMWATCH_SMP=$${MEMWATCH_SMP:-2} \
+	MEMWATCH_QEMU_ROOT=$${MEMWATCH_QEMU_ROOT-$(QEMU_ICOUNT_ROOT)} \
 	MEMWATCH_QEMU_ARGS="$${MEMWATCH_QEMU_ARGS-$(BENCH_QEMU_ARGS)}" \
 		selftests/qemu/run-vm.sh -t 2400 $(BENCH_ENV) \
 		-r build/bench/results-$(BENCH_KVER).txt \

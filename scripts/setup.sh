@@ -6,9 +6,11 @@
 # the host). Safe to run again: it only installs or fetches what is missing,
 # and needs root only then.
 #
-#   setup.sh [SPEC...]      SPEC as in scripts/kernels.sh: a release, a
+#   setup.sh [--bench] [SPEC...]
+#                           SPEC as in scripts/kernels.sh: a release, a
 #                           series (5.10), "default" or "all"; default
-#                           $KERNELS, else "default"
+#                           $KERNELS, else "default". --bench also makes
+#                           qemu-trixie (below), for `make bench`
 #
 # The matrix, resolved here from Debian's archive (no release or ABI number
 # is written anywhere in this project):
@@ -50,6 +52,9 @@
 #                        first
 #   KERNELS_DEFAULT      6.1, 6.12 and the newest
 #   KERNELS_FETCHED      the releases whose image and headers are here
+#   QEMU_ICOUNT_ROOT     qemu-trixie, once made: a Debian 13 root with its
+#                        qemu, which `make bench` runs (-icount on two vCPUs
+#                        hangs Debian 12's; selftests/qemu/run-vm.sh says why)
 # scripts/kernels.sh reads it (make kernels, make modules).
 #
 # Exit status: 0 ready, 1 failed, 2 usage, 4 not a Debian system (nothing
@@ -59,6 +64,11 @@ set -e
 
 cache=${MEMWATCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/memwatch}
 here=$(cd "$(dirname "$0")" && pwd)
+bench=
+if [ "$1" = --bench ]; then
+	bench=1
+	shift
+fi
 want=${*:-${KERNELS:-default}}
 
 # Build tools, elfutils' libdw and libelf (memwatchctl unwinds call stacks
@@ -540,6 +550,34 @@ chroot_sparse() {
 }
 [ ${#chroot_want[@]} = 0 ] || chroot_sparse
 
+# The qemu `make bench` runs: Debian 13's, in a root of its own (no kernel
+# headers, nothing else), as Debian 12's qemu 7.2 starves one of two vCPUs
+# under -icount. Remade when Debian 13 has a newer qemu.
+qemu_dir=$cache/qemu-trixie
+fetch_qemu() {
+	local have='' new
+	[ -e "$qemu_dir/.done" ] && have=$(cat "$qemu_dir/.done")
+	papt_setup trixie "$mirror trixie $mirror_kr"
+	# shellcheck disable=SC2046 # papt prints options
+	new=$(apt-cache $(papt trixie) show --no-all-versions qemu-system-x86 2>/dev/null |
+		sed -n 's/^Version: //p')
+	[ -n "$have" ] && { [ -z "$new" ] || [ "$have" = "$new" ]; } && return 0
+	need_root
+	rm -rf "$qemu_dir.new"
+	echo "+ mmdebstrap --mode=root --variant=minbase --include=qemu-system-x86 trixie $qemu_dir.new (log: $cache/mmdebstrap-qemu.log)"
+	mmdebstrap --mode=root --variant=minbase --include=qemu-system-x86 trixie "$qemu_dir.new" \
+		"deb [signed-by=$mirror_kr] $mirror trixie main" \
+		>"$cache/mmdebstrap-qemu.log" 2>&1 || {
+		tail -n 30 "$cache/mmdebstrap-qemu.log" >&2
+		rm -rf "$qemu_dir.new"
+		die "mmdebstrap failed (log: $cache/mmdebstrap-qemu.log)"
+	}
+	chroot "$qemu_dir.new" dpkg-query -W -f '${Version}' qemu-system-x86 >"$qemu_dir.new/.done"
+	rm -rf "$qemu_dir"
+	mv "$qemu_dir.new" "$qemu_dir"
+}
+[ -z "$bench" ] || fetch_qemu
+
 # Kernels of older ABIs, or series that left the matrix (and their
 # initramfs and headers), are not used any more.
 for d in "$cache"/kernel-* "$cache"/headers-* "$cache"/initramfs/*.cpio.gz; do
@@ -630,6 +668,7 @@ env_tmp=$(mktemp "$cache/env.XXXXXX")
 	echo "KERNELS_ALL=$KERNELS_ALL"
 	echo "KERNELS_DEFAULT=$KERNELS_DEFAULT"
 	echo "KERNELS_FETCHED=$(join "${fetched[@]}")"
+	[ -e "$qemu_dir/.done" ] && echo "QEMU_ICOUNT_ROOT=$qemu_dir"
 } >"$env_tmp"
 chmod 644 "$env_tmp"
 mv -f "$env_tmp" "$cache/env"

@@ -35,8 +35,9 @@
 # MEMWATCH_TCG_THREAD=single|multi (tcg only, default single; see below),
 # MEMWATCH_MEM (MiB, default 2048), MEMWATCH_SMP (default 2),
 # MEMWATCH_QEMU_ARGS (more qemu options, split on blanks; `make bench` uses
-# it for -icount), MEMWATCH_BOOT_TRIES (boots to try when the kernel fails
-# before the guest script begins, default 3; see below).
+# it for -icount), MEMWATCH_QEMU_ROOT (a Debian root whose qemu to run
+# instead of the host's; see below), MEMWATCH_BOOT_TRIES (boots to try when
+# the kernel fails before the guest script begins, default 3; see below).
 #
 # Exit status: the guest script's, 124 if the guest was killed by the
 # timeout, 125 if the guest ended without reporting one (setup failure,
@@ -269,7 +270,41 @@ else
 	con=(-serial stdio)
 fi
 
-cmd=(qemu-system-x86_64 -nodefaults -no-user-config -nographic -no-reboot
+# The qemu: the host's, or that of the root MEMWATCH_QEMU_ROOT names (setup.sh
+# --bench makes one from Debian 13), run through that root's own dynamic
+# loader and libraries, with its firmware and modules.
+qemu_root=${MEMWATCH_QEMU_ROOT:-}
+if [ -n "$qemu_root" ]; then
+	[ -x "$qemu_root/usr/bin/qemu-system-x86_64" ] || {
+		echo "run-vm: no qemu in MEMWATCH_QEMU_ROOT=$qemu_root: run scripts/setup.sh --bench" >&2
+		exit 4
+	}
+	export QEMU_MODULE_DIR=$qemu_root/usr/lib/x86_64-linux-gnu/qemu
+	qemu=("$qemu_root/lib64/ld-linux-x86-64.so.2"
+		--library-path "$qemu_root/usr/lib/x86_64-linux-gnu:$qemu_root/lib/x86_64-linux-gnu"
+		"$qemu_root/usr/bin/qemu-system-x86_64"
+		-L "$qemu_root/usr/share/qemu" -L "$qemu_root/usr/share/seabios")
+else
+	qemu=(qemu-system-x86_64)
+fi
+
+# Under -icount one host thread runs the vCPUs in turn, and before qemu 8.1
+# it gave the first vCPU all the instructions left until the next timer
+# event: a vCPU that waits for another without a pause instruction (Debian
+# 6.1's CPU bring-up, whose boot CPU calls schedule() until the other has
+# checked in) uses them all, round after round, and the other never runs.
+# The guest hangs, or reports a soft lockup. qemu 8.1 splits them among the
+# vCPUs. Refuse what would hang.
+if [[ " ${MEMWATCH_QEMU_ARGS:-} " == *" -icount "* ]] && [ "${MEMWATCH_SMP:-2}" != 1 ]; then
+	qver=$("${qemu[@]}" --version | sed -n '1s/^QEMU emulator version \([0-9]*\)\.\([0-9]*\).*/\1 \2/p')
+	read -r qmaj qmin <<<"$qver"
+	if [ -z "$qmaj" ] || [ "$qmaj" -lt 8 ] || { [ "$qmaj" = 8 ] && [ "$qmin" = 0 ]; }; then
+		echo "run-vm: qemu ${qmaj:-?}.${qmin:-?} starves all but one vCPU under -icount (fixed in 8.1): set MEMWATCH_SMP=1, or MEMWATCH_QEMU_ROOT to a root with a newer qemu (scripts/setup.sh --bench makes one)" >&2
+		exit 2
+	fi
+fi
+
+cmd=("${qemu[@]}" -nodefaults -no-user-config -nographic -no-reboot
 	"${accel_opts[@]}" -m "${MEMWATCH_MEM:-2048}" -smp "${MEMWATCH_SMP:-2}"
 	-bios qboot.rom -kernel "$vmlinuz" -initrd "$tmp/initrd" -append "$append"
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
