@@ -12,9 +12,9 @@ in an order that alternates from round to round:
   watched   loaded, this process watched (call stacks on: each mapping's
             creating stack, and a sample of one fault stack in 64)
   nostacks  loaded, this process watched with --no-stacks
-  kp_unwatched, kp_watched
-            the same two, loaded with hooks=kprobe (kprobes and kretprobes
-            instead of ftrace direct calls)
+  kp_unwatched, kp_watched, kp_nostacks
+            the same three, loaded with hooks=kprobe (kprobes and
+            kretprobes instead of ftrace direct calls)
   floor_kprobe, floor_optprobe, floor_fprobe
             memwatch not loaded; bench/floor's mwfloor.ko puts one empty
             hook of that mechanism on the new-anon rmap function: the
@@ -59,12 +59,13 @@ KPROBE_LIST = "/sys/kernel/debug/kprobes/list"
 FLOOR_KO = os.path.join(REPO, f"build/{KVER}/bench/mwfloor.ko")
 
 MODES = ["nomod", "bpftrace", "nowatch", "unwatched", "watched", "nostacks",
-         "kp_unwatched", "kp_watched",
+         "kp_unwatched", "kp_watched", "kp_nostacks",
          "floor_kprobe", "floor_optprobe", "floor_fprobe"]
 # the hooks parameter each mode loads the module with; not loaded if absent
 HOOKS = {"nowatch": "auto", "unwatched": "auto", "watched": "auto",
          "nostacks": "auto",
-         "kp_unwatched": "kprobe", "kp_watched": "kprobe"}
+         "kp_unwatched": "kprobe", "kp_watched": "kprobe",
+         "kp_nostacks": "kprobe"}
 # the mechanism each floor mode loads mwfloor.ko with
 FLOOR = {"floor_kprobe": "kprobe", "floor_optprobe": "optprobe",
          "floor_fprobe": "fprobe"}
@@ -427,13 +428,17 @@ def main():
         fig("fault_kprobe_watched_2t_ratio", "kp_watched", "fault2")
         fig("map_kprobe_unwatched_ratio", "kp_unwatched", "map")
         fig("map_kprobe_watched_ratio", "kp_watched", "map")
+        fig("fault_kprobe_nostacks_ratio", "kp_nostacks", "fault1")
+        fig("map_kprobe_nostacks_ratio", "kp_nostacks", "map")
         for mode in FLOOR:
             fig(f"fault_{mode}_ratio", mode, "fault1")
         for mode, name in (("watched", "fault_watched_over_bpftrace_overhead"),
                            ("nostacks",
                             "fault_nostacks_over_bpftrace_overhead"),
                            ("kp_watched",
-                            "fault_kprobe_watched_over_bpftrace_overhead")):
+                            "fault_kprobe_watched_over_bpftrace_overhead"),
+                           ("kp_nostacks",
+                            "fault_kprobe_nostacks_over_bpftrace_overhead")):
             if mode in med and "bpftrace" in med:
                 w = med[mode]["fault1"] - 1
                 b = med["bpftrace"]["fault1"] - 1
