@@ -13,7 +13,8 @@
 #                                            function, the default) or a
 #                                            kprobe event (kprobe)
 #
-# RUNS defaults to 20. Prints one line per run (ok, or the reason it
+# RUNS defaults to 20. MEMWATCH_QEMU_ROOT (run-vm.sh) picks another qemu.
+# Prints one line per run (ok, or the reason it
 # failed: the kernel's own line when it panicked) and a summary
 # "N passed, N failed". Logs: build/KVER/tcg-loop/TEST-N.{console,results}.
 
