@@ -16,6 +16,11 @@ from the files, by the code maps the module logged.
     through libc's frames;
   * fill_here() writes a region with memset(): its sampled filling stacks
     hold fill_here;
+  * two callers of fill_here() write the two halves of a region at the same
+    stack pointer, so memset()'s faults under both come at the same program
+    counter and stack pointer: each half is credited to its own caller's
+    stacks (a sample repeating one is found by those two registers and the
+    words where the other had code, and a return address differs);
   * a function of a dlopen()ed, then dlclose()d library makes a region: the
     report names it and its library;
   * --by-stack sums each creating stack's regions, and the workload's own
@@ -177,6 +182,33 @@ def t_filled_by_sampled_faults():
                                        show(hits[0]["stack"]["frames"])))
 
 
+def t_same_place_other_caller():
+    rep, _, noted = workload("--stacks")
+    check(noted["twin_sp_a"] == noted["twin_sp_b"],
+          "the twins called fill_here() at stack pointers 0x%x and 0x%x: "
+          "this case needs them equal" %
+          (noted["twin_sp_a"], noted["twin_sp_b"]))
+    r = region_with(rep, noted["twin_region"])
+    check(r["faulted_bytes"] == 2 * MIB, "faulted %d, not 2 MiB" %
+          r["faulted_bytes"])
+    fills = r.get("fill_stacks", [])
+    got = {}
+    for name in ("twin_fill_a", "twin_fill_b"):
+        got[name] = sum(f["faulted_bytes"] for f in fills
+                        if frame_of(f["stack"]["frames"], name, noted) >= 0)
+    # Each wrote 1 MiB, 256 faults: its samples stand for them, give or
+    # take the faults between the samples around the switch (fewer than
+    # fill_every, 64, on either side).
+    for name, got_bytes in got.items():
+        check(MIB // 2 <= got_bytes <= 3 * MIB // 2,
+              "%s wrote 1 MiB, its stacks stand for %d bytes: %s" %
+              (name, got_bytes, [(f["faulted_bytes"],
+                                  show(f["stack"]["frames"]))
+                                 for f in fills]))
+    diag("twin_fill_a %d bytes, twin_fill_b %d bytes" %
+         (got["twin_fill_a"], got["twin_fill_b"]))
+
+
 def t_dlclosed_library_named():
     rep, _, noted = workload("--stacks")
     r = region_with(rep, noted["lib_region"])
@@ -304,6 +336,7 @@ TESTS = [
     ("creating_stack_without_frame_pointers", t_created_without_frame_pointers),
     ("arena_stack_reaches_the_thread_through_libc", t_arena_through_libc),
     ("filling_stacks_name_the_writer", t_filled_by_sampled_faults),
+    ("same_place_other_caller_is_another_stack", t_same_place_other_caller),
     ("dlclosed_library_is_still_named", t_dlclosed_library_named),
     ("by_stack_sums_agree_with_the_regions", t_by_stack_sums),
     ("events_and_record_carry_stack_ids", t_events_and_record_carry_stacks),

@@ -18,6 +18,11 @@
  *   arena_thread ADDR        that thread's function
  *   fill_region ADDR         a 2 MiB mmap (small pages) that fill_here()
  *   fill_here ADDR           writes with memset() (libc, no frame pointer)
+ *   twin_region ADDR         a 2 MiB mmap whose first half twin_fill_a()
+ *   twin_fill_a ADDR         and second half twin_fill_b() write through
+ *   twin_fill_b ADDR         fill_here(): memset()'s faults under each run
+ *   twin_sp_a ADDR           at the same program counter and at the stack
+ *   twin_sp_b ADDR           pointer the twins had before the call
  *   lib_region ADDR          the mmap of mw_lib_make_region(), from a
  *   mw_lib_make_region ADDR  library dlopen()ed, then dlclose()d
  */
@@ -63,6 +68,29 @@ __attribute__((noinline)) static void fill_here(char *p, size_t len)
 	memset(p, 0x5a, len);
 	__asm__ volatile("" : : "r"(p) : "memory");
 }
+
+static unsigned long twin_sp[2];
+
+/*
+ * Two callers alike but for their name and the slot of twin_sp[] they
+ * write: their calls to fill_here() are made at the same stack pointer, so
+ * the faults in memset() under each come at the same program counter and
+ * stack pointer, and only the return address into one twin or the other
+ * tells their stacks apart.
+ */
+#define TWIN_FILL(name, i)						\
+__attribute__((noinline)) static void name(char *p, size_t len)	\
+{									\
+	unsigned long sp;						\
+									\
+	__asm__ volatile("mov %%rsp, %0" : "=r"(sp));			\
+	twin_sp[i] = sp;						\
+	fill_here(p, len);						\
+	__asm__ volatile("" : : "r"(p) : "memory");			\
+}
+
+TWIN_FILL(twin_fill_a, 0)
+TWIN_FILL(twin_fill_b, 1)
 
 static void *arena_block;
 
@@ -118,6 +146,18 @@ int main(int argc, char **argv)
 	fill_here(p, 2 << 20);
 	note("fill_region", p);
 	note("fill_here", (void *)fill_here);
+
+	p = make_region_here(2 << 20);
+	if (!p)
+		return 1;
+	madvise(p, 2 << 20, MADV_NOHUGEPAGE);
+	twin_fill_a(p, 1 << 20);
+	twin_fill_b((char *)p + (1 << 20), 1 << 20);
+	note("twin_region", p);
+	note("twin_fill_a", (void *)twin_fill_a);
+	note("twin_fill_b", (void *)twin_fill_b);
+	note("twin_sp_a", (void *)twin_sp[0]);
+	note("twin_sp_b", (void *)twin_sp[1]);
 
 	/* the library lies beside the program */
 	snprintf(path, sizeof(path), "%s", argv[0]);
