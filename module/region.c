@@ -505,8 +505,7 @@ void __memwatch_region_add(struct memwatch_target *t, struct mw_region *r,
  * @end: one past the last
  * @kind: enum memwatch_region_kind
  * @flags: MEMWATCH_REGION_F_*
- * @stack: the creating call's stack sample, or NULL; see
- *	__memwatch_stack_add() for who frees it
+ * @stack: take current's call stack for the region (stack.h)
  *
  * Allocates without sleeping, from the watch's spares first. On failure
  * the range is still taken from older regions and the loss is counted.
@@ -515,8 +514,7 @@ void __memwatch_region_add(struct memwatch_target *t, struct mw_region *r,
  */
 struct mw_region *__memwatch_region_new(struct memwatch_target *t,
 					unsigned long start, unsigned long end,
-					u32 kind, u32 flags,
-					struct mw_stack **stack)
+					u32 kind, u32 flags, bool stack)
 {
 	struct mw_region *r;
 	struct mw_extent *e;
@@ -539,7 +537,7 @@ struct mw_region *__memwatch_region_new(struct memwatch_target *t,
 	memwatch_copy_comm(r->creator_comm, current);
 	memcpy(r->creator_last_comm, r->creator_comm, TASK_COMM_LEN);
 	if (stack)
-		r->stack_id = __memwatch_stack_add(t, stack);
+		r->stack_id = __memwatch_stack_take(t, 0);
 	__memwatch_region_add(t, r, e, start, end);
 	return r;
 drop:

@@ -22,7 +22,6 @@
 
 struct memwatch_target;
 struct mm_struct;
-struct mw_stack;
 struct task_struct;
 struct work_struct;
 
@@ -167,8 +166,7 @@ void __memwatch_region_add(struct memwatch_target *t, struct mw_region *r,
 			   unsigned long end);
 struct mw_region *__memwatch_region_new(struct memwatch_target *t,
 					unsigned long start, unsigned long end,
-					u32 kind, u32 flags,
-					struct mw_stack **stack);
+					u32 kind, u32 flags, bool stack);
 void __memwatch_cut(struct memwatch_target *t, unsigned long start,
 		    unsigned long end, bool subtract);
 void __memwatch_split_at(struct memwatch_target *t, unsigned long addr);

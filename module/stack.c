@@ -19,6 +19,15 @@
  * and counts the rest as dropped. Their ids are unique within the watch
  * and outlive an exec, which drops the samples with the regions.
  *
+ * Most samples repeat one: a loop that faults, a call site that maps over
+ * and over. The signature reads every word of the copy, and the copy is
+ * kilobytes, so before copying, the sample last found at the same program
+ * counter and stack pointer is checked: if the user stack holds its code
+ * words at the same distances from the stack pointer, the frames are the
+ * same (each return address fixes the next frame's place, the frame of a
+ * function that sizes its frame at run time aside) and so is the code
+ * path, found by reading those few words.
+ *
  * The code-map log records every executable file mapping the process has
  * had while watched, with the time it was mapped, so that a sample taken
  * before a dlclose() or the process's exit can still be named: memwatchctl
@@ -67,6 +76,9 @@ MODULE_PARM_DESC(max_code_maps,
 
 #define MW_STACK_BYTES_MAX	16384
 
+/* Where save_regs() puts the program counter. */
+#define MW_REG_IP		(MEMWATCH_STACK_NR_REGS - 1)
+
 /* The registers a sample keeps, in DWARF's x86-64 numbering. */
 static void save_regs(u64 *out, const struct pt_regs *regs)
 {
@@ -86,39 +98,42 @@ static void save_regs(u64 *out, const struct pt_regs *regs)
 	out[13] = regs->r13;
 	out[14] = regs->r14;
 	out[15] = regs->r15;
-	out[16] = regs->ip;
+	out[MW_REG_IP] = regs->ip;
 }
 
-/**
- * memwatch_stack_capture() - sample current's user stack
- * @t: current's watch, which wants samples
- * @hole: a user page being faulted in now, which the copy stops before
- *	(it has no data yet, and reading it would fault), or 0
- *
- * Runs before the watch's lock is taken, in any context that may not
- * sleep: allocates without sleeping and copies without faulting.
- *
- * Return: the sample, or NULL (samples off, not a user thread, no memory).
+/* Whether current's samples are wanted by @t, its watch. */
+static bool want_stacks(const struct memwatch_target *t)
+{
+	return READ_ONCE(memwatch_stack_bytes) &&
+	       !(t->flags & MEMWATCH_WATCH_F_NO_STACKS) &&
+	       !(current->flags & PF_KTHREAD) && current->mm == t->mm;
+}
+
+/* Whether a user page may be read here without a fault (compat.h). */
+static bool may_read(unsigned long page)
+{
+	return !MEMWATCH_COPY_ONLY_RESIDENT ||
+	       memwatch_resident(current->mm, page, page + PAGE_SIZE, false);
+}
+
+/*
+ * Sample current's user stack, its registers @regs, stopping before @hole
+ * (see __memwatch_stack_take()). Allocates without sleeping and copies
+ * without faulting. Return: the sample, or NULL if no memory.
  */
-struct mw_stack *memwatch_stack_capture(struct memwatch_target *t,
-					unsigned long hole)
+static struct mw_stack *capture(struct memwatch_target *t,
+				const struct pt_regs *regs, unsigned long hole)
 {
 	unsigned int want = min(READ_ONCE(memwatch_stack_bytes),
 				MW_STACK_BYTES_MAX);
-	struct pt_regs *regs;
-	unsigned long sp;
+	unsigned long sp = regs->sp;
 	struct mw_stack *s;
 	unsigned int done;
 
-	if (!want || (t->flags & MEMWATCH_WATCH_F_NO_STACKS) ||
-	    (current->flags & PF_KTHREAD) || current->mm != t->mm)
-		return NULL;
 	s = kmalloc(struct_size(s, data, want), GFP_NOWAIT | __GFP_NOWARN);
 	if (!s)
 		return NULL;
-	regs = task_pt_regs(current);
 	save_regs(s->regs, regs);
-	sp = regs->sp;
 	want = memwatch_user_stack_room(sp, want);
 	if (hole >= (sp & PAGE_MASK) && hole - (sp & PAGE_MASK) < want)
 		want = hole > sp ? hole - sp : 0;
@@ -128,11 +143,8 @@ struct mw_stack *memwatch_stack_capture(struct memwatch_target *t,
 		unsigned int n = min_t(unsigned long, want - done,
 				       PAGE_SIZE - offset_in_page(sp + done));
 
-		if (MEMWATCH_COPY_ONLY_RESIDENT &&
-		    !memwatch_resident(current->mm, page, page + PAGE_SIZE,
-				       false))
-			break;
-		if (copy_from_user_nofault(s->data + done,
+		if (!may_read(page) ||
+		    copy_from_user_nofault(s->data + done,
 					   (const void __user *)(sp + done), n))
 			break;
 		done += n;
@@ -140,15 +152,6 @@ struct mw_stack *memwatch_stack_capture(struct memwatch_target *t,
 	s->size = done;
 	s->ns = memwatch_since(t);
 	return s;
-}
-
-/**
- * memwatch_stack_free() - free a sample that no table took
- * @s: the sample, or NULL
- */
-void memwatch_stack_free(struct mw_stack *s)
-{
-	kfree(s);
 }
 
 /* Whether @addr is in the watched process's executable files. */
@@ -170,20 +173,17 @@ static bool __in_code(const struct memwatch_target *t, unsigned long addr)
 	return lo && addr < t->code_ranges[lo - 1].end;
 }
 
-/* Code words a signature takes at most: deeper frames do not tell more. */
-#define MW_SIG_WORDS	64
-
 /*
  * The code signature of a sample: its program counter, and the words of
  * its copy that point into executable files (return addresses, and the odd
  * function pointer a frame holds), in order. Two samples with the same
- * signature are taken to be the same code path.
+ * signature are taken to be the same code path. Notes in @s where those
+ * words are, for __same_path().
  */
-static u64 __signature(const struct memwatch_target *t,
-		       const struct mw_stack *s)
+static u64 __signature(const struct memwatch_target *t, struct mw_stack *s)
 {
 	const unsigned long *w = (const unsigned long *)s->data;
-	u64 h = s->regs[MEMWATCH_STACK_NR_REGS - 1] * GOLDEN_RATIO_64;
+	u64 h = s->regs[MW_REG_IP] * GOLDEN_RATIO_64;
 	unsigned int i, n = s->size / sizeof(*w), found = 0;
 
 	for (i = 0; i < n && found < MW_SIG_WORDS; i++) {
@@ -191,9 +191,40 @@ static u64 __signature(const struct memwatch_target *t,
 			continue;
 		h = (h ^ w[i]) * GOLDEN_RATIO_64;
 		h ^= h >> 29;
-		found++;
+		s->code_at[found++] = i;
 	}
+	s->nr_code = found;
 	return h;
+}
+
+/*
+ * Whether current, its user registers @regs, is on the code path of @s: at
+ * the same program counter, with @s's code words at the same distances
+ * from its stack pointer (in another thread's stack, too). Reads only
+ * those words, and none of a page the copy would not read.
+ */
+static bool __same_path(const struct mw_stack *s, const struct pt_regs *regs)
+{
+	const unsigned long *w = (const unsigned long *)s->data;
+	unsigned long page = 0, v;
+	unsigned int i;
+
+	if (s->regs[MW_REG_IP] != regs->ip)
+		return false;
+	for (i = 0; i < s->nr_code; i++) {
+		unsigned long addr = regs->sp + s->code_at[i] * sizeof(*w);
+
+		if ((addr & PAGE_MASK) != page) {
+			page = addr & PAGE_MASK;
+			if (!may_read(page))
+				return false;
+		}
+		if (copy_from_user_nofault(&v, (const void __user *)addr,
+					   sizeof(v)) ||
+		    v != w[s->code_at[i]])
+			return false;
+	}
+	return true;
 }
 
 static size_t stack_mem(const struct mw_stack *s)
@@ -201,39 +232,68 @@ static size_t stack_mem(const struct mw_stack *s)
 	return struct_size(s, data, s->size);
 }
 
-/**
- * __memwatch_stack_add() - a sample's id in the watch's table
- * @t: the watch, its lock held
- * @sp: the sample, from memwatch_stack_capture(); set to NULL when the
- *	table keeps it, else the caller frees it after unlocking
- *
- * Return: the id of the sample of the same code path the table has, or
- * of @*sp once added; 0 if the table is full (counted in dropped_stacks).
+/*
+ * The sample of the table of @t with @s's code path: an equal one it has,
+ * or @s, added. NULL if the table is full (counted in dropped_stacks).
  */
-u64 __memwatch_stack_add(struct memwatch_target *t, struct mw_stack **sp)
+static struct mw_stack *__add(struct memwatch_target *t, struct mw_stack *s)
 {
-	struct mw_stack *s = *sp, *o;
+	struct mw_stack *o;
 
-	if (!s)
-		return 0;
 	s->hash = __signature(t, s);
 	hash_for_each_possible(t->stack_hash, o, hnode, s->hash) {
 		if (o->hash == s->hash &&
-		    o->regs[MEMWATCH_STACK_NR_REGS - 1] ==
-		    s->regs[MEMWATCH_STACK_NR_REGS - 1])
-			return o->id;
+		    o->regs[MW_REG_IP] == s->regs[MW_REG_IP])
+			return o;
 	}
 	if (t->nr_stacks >= READ_ONCE(memwatch_max_stacks)) {
 		t->dropped_stacks++;
-		return 0;
+		return NULL;
 	}
 	s->id = ++t->next_stack_id;
 	hash_add(t->stack_hash, &s->hnode, s->hash);
 	list_add_tail(&s->node, &t->stacks);
 	t->nr_stacks++;
 	memwatch_region_add_mem(stack_mem(s));
-	*sp = NULL;
-	return s->id;
+	return s;
+}
+
+/**
+ * __memwatch_stack_take() - current's call stack, as an id of its watch
+ * @t: current's watch, its lock held
+ * @hole: a user page being faulted in now, which the copy stops before
+ *	(it has no data yet, and reading it would fault), or 0
+ *
+ * The latest sample found at current's program counter and stack pointer
+ * is checked first (__same_path()); only if it is not current's code path
+ * is the stack copied and matched by its signature. Runs in any context
+ * that may not sleep.
+ *
+ * Return: the id of the sample of current's code path, 0 if none is kept
+ * (samples off, not a user thread of the watch, no memory, table full).
+ */
+u64 __memwatch_stack_take(struct memwatch_target *t, unsigned long hole)
+{
+	struct pt_regs *regs;
+	struct mw_stack *s, *o, **recent;
+
+	if (!want_stacks(t))
+		return 0;
+	regs = task_pt_regs(current);
+	recent = &t->recent_stacks[hash_64(regs->ip ^ regs->sp,
+					   MW_RECENT_STACKS_BITS)];
+	if (*recent && __same_path(*recent, regs))
+		return (*recent)->id;
+	s = capture(t, regs, hole);
+	if (!s)
+		return 0;
+	o = __add(t, s);
+	if (o != s)
+		kfree(s);
+	if (!o)
+		return 0;
+	*recent = o;
+	return o->id;
 }
 
 /*
@@ -356,6 +416,7 @@ void __memwatch_stacks_drop(struct memwatch_target *t)
 		kfree(s);
 	}
 	t->nr_stacks = 0;
+	memset(t->recent_stacks, 0, sizeof(t->recent_stacks));
 	list_for_each_entry_safe(m, mn, &t->code_maps, node) {
 		memwatch_region_add_mem(-(s64)struct_size(m, path,
 							  strlen(m->path) + 1));

@@ -5,9 +5,9 @@
  * process's executable file mappings that memwatchctl needs to unwind and
  * name them. stack.c implements it.
  *
- * Locking: a sample is captured without the watch's lock (it copies user
- * memory, without faulting); the table and the log belong to the watch and
- * change under its lock. Nothing here sleeps.
+ * Locking: the table and the log belong to the watch and change under its
+ * lock; a sample is taken under it too (it copies user memory without
+ * faulting). Nothing here sleeps.
  */
 #ifndef _MEMWATCH_STACK_H
 #define _MEMWATCH_STACK_H
@@ -21,6 +21,12 @@ struct memwatch_target;
 struct mm_struct;
 struct vm_area_struct;
 
+/* Code words a signature takes at most: deeper frames do not tell more. */
+#define MW_SIG_WORDS		64
+
+/* Samples a watch checks first, by program counter and stack pointer. */
+#define MW_RECENT_STACKS_BITS	3
+
 /**
  * struct mw_stack - a sample: user registers and the top of the user stack
  * @hnode: in &memwatch_target.stack_hash, by @hash
@@ -29,6 +35,8 @@ struct vm_area_struct;
  * @hash: the sample's code signature (see stack.c), to find an equal one
  * @ns: when it was first taken, since the watch started
  * @regs: MEMWATCH_STACK_NR_REGS registers, in DWARF's x86-64 numbering
+ * @nr_code: entries in @code_at
+ * @code_at: the words of @data the signature took, by index
  * @size: bytes in @data
  * @data: user memory from the stack pointer up
  */
@@ -39,6 +47,8 @@ struct mw_stack {
 	u64 hash;
 	u64 ns;
 	u64 regs[MEMWATCH_STACK_NR_REGS];
+	u16 nr_code;
+	u16 code_at[MW_SIG_WORDS];
 	u32 size;
 	u8 data[];
 };
@@ -67,10 +77,7 @@ struct mw_code_range {
 	unsigned long start, end;
 };
 
-struct mw_stack *memwatch_stack_capture(struct memwatch_target *t,
-					unsigned long hole);
-void memwatch_stack_free(struct mw_stack *s);
-u64 __memwatch_stack_add(struct memwatch_target *t, struct mw_stack **sp);
+u64 __memwatch_stack_take(struct memwatch_target *t, unsigned long hole);
 
 void memwatch_code_map_note(struct memwatch_target *t,
 			    struct vm_area_struct *vma, gfp_t gfp);

@@ -95,7 +95,6 @@ out:
 void memwatch_track_mmap_end(struct mm_struct *mm, unsigned long ret,
 			     unsigned long len, unsigned long flags)
 {
-	struct mw_stack *stack = NULL;
 	struct memwatch_target *t;
 	bool inside = false;
 
@@ -110,28 +109,20 @@ void memwatch_track_mmap_end(struct mm_struct *mm, unsigned long ret,
 		if (vma && vma->vm_start == ret)
 			memwatch_code_map_note(t, vma, GFP_NOWAIT);
 	}
-	/*
-	 * No stack for a MAP_FIXED that re-commits part of a region (the
-	 * JVM's heap commits): it makes no region. fixed_task and
-	 * fixed_inside change only under the mmap_lock current holds.
-	 */
-	if (!IS_ERR_VALUE(ret) && (flags & MAP_ANONYMOUS) &&
-	    !(READ_ONCE(t->fixed_task) == current && READ_ONCE(t->fixed_inside)))
-		stack = memwatch_stack_capture(t, 0);
 	spin_lock(&t->lock);
 	if (t->fixed_task == current) {
 		inside = t->fixed_inside;
 		t->fixed_task = NULL;
 	}
+	/* a MAP_FIXED that re-commits part of a region makes none */
 	if (!IS_ERR_VALUE(ret) && (flags & MAP_ANONYMOUS) && !inside) {
 		__memwatch_region_new(t, ret, ret + PAGE_ALIGN(len),
 				      MEMWATCH_REGION_KIND_MMAP,
-				      map_flags(flags), &stack);
+				      map_flags(flags), true);
 	}
 	spin_unlock(&t->lock);
 out:
 	rcu_read_unlock();
-	memwatch_stack_free(stack);
 }
 
 /**
@@ -202,7 +193,6 @@ void memwatch_track_brk(struct mm_struct *mm, unsigned long addr,
 			unsigned long len)
 {
 	unsigned long end = addr + PAGE_ALIGN(len);
-	struct mw_stack *stack = NULL;
 	struct memwatch_target *t;
 	struct mw_extent *e;
 
@@ -213,9 +203,6 @@ void memwatch_track_brk(struct mm_struct *mm, unsigned long addr,
 	t = memwatch_lookup(mm);
 	if (!t)
 		goto out;
-	/* taken only when the heap becomes a region, its first growth */
-	if (!READ_ONCE(t->heap))
-		stack = memwatch_stack_capture(t, 0);
 	spin_lock(&t->lock);
 	e = addr > 0 ? memwatch_extent_at(t, addr - 1) : NULL;
 	if (t->heap && e && e->region == t->heap && e->end == addr) {
@@ -224,16 +211,16 @@ void memwatch_track_brk(struct mm_struct *mm, unsigned long addr,
 	} else {
 		struct mw_region *r;
 
+		/* a call stack only when the heap becomes a region */
 		r = __memwatch_region_new(t, addr, end,
 					  MEMWATCH_REGION_KIND_HEAP,
-					  MEMWATCH_REGION_F_PRIVATE, &stack);
+					  MEMWATCH_REGION_F_PRIVATE, !t->heap);
 		if (r && !t->heap)
 			t->heap = r;
 	}
 	spin_unlock(&t->lock);
 out:
 	rcu_read_unlock();
-	memwatch_stack_free(stack);
 }
 
 /**
@@ -254,7 +241,7 @@ void memwatch_track_move(struct vm_area_struct *vma, unsigned long old_addr,
 	struct memwatch_target *t;
 	struct mw_region *last = NULL;
 	struct mw_extent *e;
-	u64 moved = 0, new_id = 0;
+	u64 moved = 0;
 
 	rcu_read_lock();
 	t = memwatch_lookup(mm);
@@ -308,30 +295,14 @@ add_new:
 			flags |= MEMWATCH_REGION_F_NORESERVE;
 		r = __memwatch_region_new(t, new_addr, new_addr + new_len,
 					  MEMWATCH_REGION_KIND_MREMAP, flags,
-					  NULL);
+					  true);
 		if (r) {
 			r->live += moved;
 			t->live += moved;
-			new_id = r->id;
 		}
 	}
 unlock:
 	spin_unlock(&t->lock);
-	/*
-	 * Only now is it known that a region was made: take its call stack
-	 * and give it to the region if nothing replaced it meanwhile (the
-	 * mmap_lock is still held for writing: nothing can).
-	 */
-	if (new_id) {
-		struct mw_stack *stack = memwatch_stack_capture(t, 0);
-
-		spin_lock(&t->lock);
-		e = memwatch_extent_at(t, new_addr);
-		if (e && e->region->id == new_id)
-			e->region->stack_id = __memwatch_stack_add(t, &stack);
-		spin_unlock(&t->lock);
-		memwatch_stack_free(stack);
-	}
 out:
 	rcu_read_unlock();
 }
@@ -420,7 +391,6 @@ out:
 static void __fill(struct memwatch_target *t, struct mw_region *r,
 		   unsigned long addr, u64 bytes, bool first)
 {
-	struct mw_stack *s;
 	u64 id;
 	int i;
 
@@ -430,9 +400,7 @@ static void __fill(struct memwatch_target *t, struct mw_region *r,
 		return;
 	}
 	t->fill_countdown = t->fill_every;
-	s = memwatch_stack_capture(t, addr);
-	id = __memwatch_stack_add(t, &s);
-	memwatch_stack_free(s);
+	id = __memwatch_stack_take(t, addr);
 	for (i = 0; id && i < MW_FILL_SLOTS; i++) {
 		if (r->fills[i].stack_id == id || !r->fills[i].stack_id) {
 			r->fills[i].stack_id = id;

@@ -25,9 +25,10 @@
 #include <linux/types.h>
 #include <linux/workqueue.h>
 
+#include "stack.h"
+
 struct mm_struct;
 struct mw_attr;
-struct mw_code_range;
 struct mw_extent;
 struct mw_pending;
 struct mw_region;
@@ -79,6 +80,8 @@ struct pid_namespace;
  * @fixed_inside: that mapping lies inside one region and re-commits it
  * @stacks: call-stack samples, oldest first (stack.h)
  * @stack_hash: the same, by hash
+ * @recent_stacks: the latest sample found or added at each hash of a
+ *	program counter and stack pointer, checked before a copy (stack.c)
  * @nr_stacks: samples held
  * @next_stack_id: id of the latest sample added
  * @dropped_stacks: samples and code maps not kept
@@ -133,6 +136,7 @@ struct memwatch_target {
 	bool fixed_inside;
 	struct list_head stacks;
 	DECLARE_HASHTABLE(stack_hash, 8);
+	struct mw_stack *recent_stacks[1 << MW_RECENT_STACKS_BITS];
 	u32 nr_stacks;
 	u64 next_stack_id;
 	u64 dropped_stacks;
