@@ -118,11 +118,13 @@ static bool may_read(unsigned long page)
 
 /*
  * Sample current's user stack, its registers @regs, stopping before @hole
- * (see __memwatch_stack_take()). Allocates without sleeping and copies
- * without faulting. Return: the sample, or NULL if no memory.
+ * (see __memwatch_stack_take()); @*cut says whether @hole shortened it.
+ * Allocates without sleeping and copies without faulting.
+ * Return: the sample, or NULL if no memory.
  */
 static struct mw_stack *capture(struct memwatch_target *t,
-				const struct pt_regs *regs, unsigned long hole)
+				const struct pt_regs *regs, unsigned long hole,
+				bool *cut)
 {
 	unsigned int want = min(READ_ONCE(memwatch_stack_bytes),
 				MW_STACK_BYTES_MAX);
@@ -135,7 +137,8 @@ static struct mw_stack *capture(struct memwatch_target *t,
 		return NULL;
 	save_regs(s->regs, regs);
 	want = memwatch_user_stack_room(sp, want);
-	if (hole >= (sp & PAGE_MASK) && hole - (sp & PAGE_MASK) < want)
+	*cut = hole >= (sp & PAGE_MASK) && hole - (sp & PAGE_MASK) < want;
+	if (*cut)
 		want = hole > sp ? hole - sp : 0;
 	/* page by page, so that the copy keeps what precedes a hole */
 	for (done = 0; done < want;) {
@@ -266,7 +269,9 @@ static struct mw_stack *__add(struct memwatch_target *t, struct mw_stack *s)
  *
  * The latest sample found at current's program counter and stack pointer
  * is checked first (__same_path()); only if it is not current's code path
- * is the stack copied and matched by its signature. Runs in any context
+ * is the stack copied and matched by its signature. A copy that @hole cut
+ * short is not remembered for that check: a later stack there, whole,
+ * would match its first frames and lose the rest. Runs in any context
  * that may not sleep.
  *
  * Return: the id of the sample of current's code path, 0 if none is kept
@@ -276,6 +281,7 @@ u64 __memwatch_stack_take(struct memwatch_target *t, unsigned long hole)
 {
 	struct pt_regs *regs;
 	struct mw_stack *s, *o, **recent;
+	bool cut;
 
 	if (!want_stacks(t))
 		return 0;
@@ -284,7 +290,7 @@ u64 __memwatch_stack_take(struct memwatch_target *t, unsigned long hole)
 					   MW_RECENT_STACKS_BITS)];
 	if (*recent && __same_path(*recent, regs))
 		return (*recent)->id;
-	s = capture(t, regs, hole);
+	s = capture(t, regs, hole, &cut);
 	if (!s)
 		return 0;
 	o = __add(t, s);
@@ -292,7 +298,8 @@ u64 __memwatch_stack_take(struct memwatch_target *t, unsigned long hole)
 		kfree(s);
 	if (!o)
 		return 0;
-	*recent = o;
+	if (!cut)
+		*recent = o;
 	return o->id;
 }
 
