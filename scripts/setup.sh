@@ -444,6 +444,31 @@ fetch_tree() {
 	fi
 }
 
+# A minimal Debian 13 root in DIR.new, with the packages INCLUDE, from
+# the mirror's trixie and any further SOURCES; made afresh, and on a
+# failure the log's end and a stop. swap_in then puts it in DIR's place,
+# so that a failed or stopped run never leaves half a root there.
+trixie_root() {
+	local dir=$1 log=$2 inc=$3
+	shift 3
+	need_root
+	rm -rf "$dir.new"
+	echo "+ mmdebstrap --mode=root --variant=minbase --include=$inc trixie $dir.new (log: $log)"
+	mmdebstrap --mode=root --variant=minbase --include="$inc" trixie "$dir.new" \
+		"deb [signed-by=$mirror_kr] $mirror trixie main" "$@" >"$log" 2>&1 || {
+		tail -n 30 "$log" >&2
+		rm -rf "$dir.new"
+		die "mmdebstrap failed (log: $log)"
+	}
+}
+
+swap_in() {
+	rm -rf "$1.old"
+	[ ! -e "$1" ] || mv "$1" "$1.old"
+	mv "$1.new" "$1"
+	rm -rf "$1.old"
+}
+
 # The chroot for the newer series: trixie with gcc-14, make and the headers
 # of every such kernel wanted now or already in it (and still current).
 # It is made anew, in a side folder, when a kernel's headers are missing.
@@ -470,26 +495,14 @@ fetch_chroot() {
 			esac
 		done
 	fi
-	need_root
 	local inc=make,gcc-14,libc6-dev
 	for k in "${need[@]}"; do
 		inc=$inc,linux-headers-$k
 	done
-	rm -rf "$chroot_dir.new"
-	echo "+ mmdebstrap --mode=root --variant=minbase --include=$inc trixie $chroot_dir.new (log: $cache/mmdebstrap.log)"
-	mmdebstrap --mode=root --variant=minbase --include="$inc" trixie "$chroot_dir.new" \
-		"deb [signed-by=$mirror_kr] $mirror trixie main" \
-		"deb [signed-by=$mirror_kr] $mirror trixie-backports main" \
-		>"$cache/mmdebstrap.log" 2>&1 || {
-		tail -n 30 "$cache/mmdebstrap.log" >&2
-		rm -rf "$chroot_dir.new"
-		die "mmdebstrap failed (log: $cache/mmdebstrap.log)"
-	}
+	trixie_root "$chroot_dir" "$cache/mmdebstrap.log" "$inc" \
+		"deb [signed-by=$mirror_kr] $mirror trixie-backports main"
 	touch "$chroot_dir.new/.done"
-	rm -rf "$chroot_dir.old"
-	[ -e "$chroot_dir" ] && mv "$chroot_dir" "$chroot_dir.old"
-	mv "$chroot_dir.new" "$chroot_dir"
-	rm -rf "$chroot_dir.old"
+	swap_in "$chroot_dir"
 }
 
 chroot_want=()
@@ -562,19 +575,9 @@ fetch_qemu() {
 	new=$(apt-cache $(papt trixie) show --no-all-versions qemu-system-x86 2>/dev/null |
 		sed -n 's/^Version: //p')
 	[ -n "$have" ] && { [ -z "$new" ] || [ "$have" = "$new" ]; } && return 0
-	need_root
-	rm -rf "$qemu_dir.new"
-	echo "+ mmdebstrap --mode=root --variant=minbase --include=qemu-system-x86 trixie $qemu_dir.new (log: $cache/mmdebstrap-qemu.log)"
-	mmdebstrap --mode=root --variant=minbase --include=qemu-system-x86 trixie "$qemu_dir.new" \
-		"deb [signed-by=$mirror_kr] $mirror trixie main" \
-		>"$cache/mmdebstrap-qemu.log" 2>&1 || {
-		tail -n 30 "$cache/mmdebstrap-qemu.log" >&2
-		rm -rf "$qemu_dir.new"
-		die "mmdebstrap failed (log: $cache/mmdebstrap-qemu.log)"
-	}
+	trixie_root "$qemu_dir" "$cache/mmdebstrap-qemu.log" qemu-system-x86
 	chroot "$qemu_dir.new" dpkg-query -W -f '${Version}' qemu-system-x86 >"$qemu_dir.new/.done"
-	rm -rf "$qemu_dir"
-	mv "$qemu_dir.new" "$qemu_dir"
+	swap_in "$qemu_dir"
 }
 [ -z "$bench" ] || fetch_qemu
 
