@@ -96,21 +96,28 @@ print("code whose page faults filled regions (sampled), most first:")
 for g in rep["by_fill_stack"][:3]:
     print("  %6.1fM faulted in %3d regions: %s" % (
         g["faulted_bytes"] / 2**20, g["regions"], frames(g["stack"])))
-# the arenas the loader threads filled, and the code that filled them
-arenas = [r for r in rep["regions"] if r["reserved_bytes"] >= 32 << 20 and
+def names(st):
+    return [f["symbol"] for f in st["frames"]]
+
+def inflating(f):
+    return "inflate" in names(f["stack"])
+
+# glibc's arenas (64 MiB each: HEAP_MAX_SIZE on 64-bit) the loader threads
+# touched, not the JVM's heap or code cache; those zlib's inflate filled
+# most first, and in each the code that filled it, inflate first
+arenas = [r for r in rep["regions"] if r["reserved_bytes"] == 64 << 20 and
           any(t["comm"].startswith("jar-loader") for t in r["threads"])]
-arenas.sort(key=lambda r: -r["touched_bytes"])
+arenas.sort(key=lambda r: (-sum(f["faulted_bytes"] for f in r["fill_stacks"]
+                                if inflating(f)), -r["touched_bytes"]))
 print("what filled the loader threads' arenas (sampled), for the first %d "
       "of %d:" % (min(3, len(arenas)), len(arenas)))
 for r in arenas[:3]:
     print("  0x%x, %.1fM touched:" % (int(r["start"], 16),
                                        r["touched_bytes"] / 2**20))
-    for f in sorted(r["fill_stacks"], key=lambda f: -f["faulted_bytes"])[:2]:
+    for f in sorted(r["fill_stacks"],
+                    key=lambda f: (not inflating(f), -f["faulted_bytes"]))[:2]:
         print("    %6.1fM by %s" % (f["faulted_bytes"] / 2**20,
                                    frames(f["stack"], 7)))
-
-def names(st):
-    return [f["symbol"] for f in st["frames"]]
 
 def mods(st):
     return [os.path.basename(f["module"]) for f in st["frames"]]
@@ -128,14 +135,14 @@ if mode == "c":
           "%d loader arenas were made by malloc in zlib's inflateInit2_, "
           "called by the loader thread's function" % len(made))
     fill = sum(f["faulted_bytes"] for r in arenas for f in r["fill_stacks"]
-               if "inflate" in names(f["stack"]))
+               if inflating(f))
     faulted = sum(r["faulted_bytes"] for r in arenas)
     claim(faulted and fill * 2 >= faulted,
           "zlib's inflate filled %.1fM of the %.1fM faulted into them" %
           (fill / 2**20, faulted / 2**20))
 else:
     jni = [r for r in arenas if any(
-        "inflate" in names(f["stack"]) and
+        inflating(f) and
         any(n.startswith("Java_java_util_zip_Inflater") for n in
             names(f["stack"])) for f in r["fill_stacks"])]
     claim(jni, "%d arenas the loader threads filled show zlib's inflate "
